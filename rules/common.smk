@@ -1,0 +1,54 @@
+# Validation of the config and cohort sheets, wildcard constraints and input functions.
+# Everything here runs when the workflow is parsed: bad input stops the run before any job.
+from pathlib import Path
+
+from brainbehave.config import Cohort, load_cohort, validate_config
+from brainbehave.paths import Paths
+from brainbehave.provenance import code_hash
+from brainbehave.synth.cohort import SynthSettings, camera_names, plan_cohort
+
+SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
+
+# Fill defaults and refuse unknown keys (a misspelt key is an error, not an ignored setting).
+config.update(validate_config(config, SCHEMAS / "config.schema.yaml"))
+
+PATHS = Paths(results=config["results"], logs=config["logs"])
+SYNTH = SynthSettings.from_mapping(config["synth"])
+USE_SYNTH = config["cohort"]["source"] == "synth"
+
+if USE_SYNTH:
+    # The virtual lab: the cohort is planned from the synth settings; its files are made
+    # by the synth rules, so they are not checked for existence here.
+    COHORT = Cohort(*plan_cohort(SYNTH, PATHS))
+else:
+    COHORT = load_cohort(config["cohort"]["sessions"], config["cohort"]["videos"], SCHEMAS)
+
+ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
+
+
+wildcard_constraints:
+    subject=ID,
+    session=ID,
+    camera=ID,
+
+
+def session_targets(pattern_fn):
+    """One target per session of the cohort from a Paths method."""
+    return [pattern_fn(subject, session) for subject, session in COHORT.session_keys()]
+
+
+def synth_targets():
+    """Everything the virtual lab writes (empty for a cohort from sheets)."""
+    if not USE_SYNTH:
+        return []
+    return [
+        *session_targets(PATHS.synth_truth),
+        PATHS.synth_dlc_project(),
+        PATHS.synth_sheet("sessions"),
+        PATHS.synth_sheet("videos"),
+    ]
+
+
+def all_targets():
+    """The final outputs of every stage that exists (each stage adds its own)."""
+    return synth_targets()

@@ -1,0 +1,38 @@
+"""Logging for rule wrappers: everything, tracebacks included, goes to the rule's log."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def rule_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[logging.Logger]:
+    """Send the package's logging (and warnings) to ``log_path`` for the duration of a rule.
+
+    An exception raised inside the block is written to the log with its traceback and then
+    re-raised, so Snakemake marks the job failed and the user finds the reason in the log.
+    """
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)
+    logger = logging.getLogger("brainbehave.rule")
+    try:
+        yield logger
+    except BaseException:
+        logger.error("rule failed", exc_info=sys.exc_info())
+        raise
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()

@@ -1,0 +1,1 @@
+"""The virtual lab: a synthetic cohort whose ground truth is known at every stage."""

@@ -1,0 +1,454 @@
+"""Assemble a virtual-lab cohort: sessions, DeepLabCut project and cohort sheets.
+
+Everything is deterministic from ``SynthSettings.seed``. Each session draws from its own
+random streams (``SeedSequence([seed, subject, session, component])``), so a session's files
+do not depend on which other sessions exist or on the order they are generated in; the
+neurons are fixed per subject (a chronic implant) and the camera rig is shared by the cohort
+with a small per-session perturbation (each session has its own calibration file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from brainbehave import provenance
+from brainbehave.calibration import write_calibration
+from brainbehave.nwb import write_synth_nwb
+from brainbehave.paths import Paths
+from brainbehave.synth import behaviour as bhv
+from brainbehave.synth import body as bdy
+from brainbehave.synth import clock as clk
+from brainbehave.synth import neurons as nrn
+from brainbehave.synth.arena import Arena
+from brainbehave.synth.dlc_project import write_dlc_project
+from brainbehave.synth.render import render_session_videos
+from brainbehave.synth.rig import make_rig
+from brainbehave.synth.skeleton import EDGES, KEYPOINTS
+from brainbehave.truth import SessionTruth, write_truth
+
+logger = logging.getLogger(__name__)
+
+# Random-stream components: fixed numbers, so adding a component never shifts the others.
+_RIG, _POPULATION, _LABELLING = 1, 2, 3
+_BEHAVIOUR, _BODY, _CLOCK, _LATENTS, _SPIKES, _RENDER, _JITTER, _PATH = range(10, 18)
+_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    """Parameters of the virtual lab (the ``synth`` block of the config)."""
+
+    seed: int = 0
+    subjects: int = 2
+    sessions_per_subject: int = 2
+    duration_s: float = 60.0
+    fps: float = 30.0
+    cameras: int = 3
+    image_size: tuple[int, int] = (256, 192)
+    arena_size_mm: float = 600.0
+    n_units: int = 120
+    n_latents: int = 3
+    dropped_frames: int = 4
+    path: str = "random"
+    trajectories_dir: str = "../shared/data/ratinabox_trajectories"
+    rig_jitter_mm: float = 5.0
+    rig_jitter_deg: float = 1.0
+    dlc_labelled_frames: int = 120
+    dlc_scorer: str = "virtuallab"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping) -> SynthSettings:
+        """Build from a config mapping; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        if unknown := sorted(set(values) - names):
+            raise ValueError(f"Unknown synth setting(s) {unknown}; known: {sorted(names)}.")
+        kwargs = dict(values)
+        if "image_size" in kwargs:
+            kwargs["image_size"] = tuple(int(v) for v in kwargs["image_size"])
+        return cls(**kwargs)
+
+    @property
+    def n_frames(self) -> int:
+        """Camera exposures per session."""
+        return max(1, int(round(self.duration_s * self.fps)))
+
+    def session_params(self) -> dict:
+        """The settings a session's files depend on.
+
+        Streams are keyed by subject and session index, so the cohort's size and the DLC
+        project's settings do not change an existing session: leaving them out lets
+        Snakemake rerun only what a settings change really affects.
+        """
+        skip = {"subjects", "sessions_per_subject", "dlc_labelled_frames", "dlc_scorer"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+    def labelling_params(self) -> dict:
+        """The settings the DeepLabCut project depends on."""
+        skip = {"subjects", "sessions_per_subject", "n_units", "n_latents", "dropped_frames"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+    def arena(self) -> Arena:
+        """The arena, its object scaled with the floor size."""
+        scale = self.arena_size_mm / 600.0
+        return Arena(
+            size_mm=self.arena_size_mm,
+            object_xy_mm=(140.0 * scale, -120.0 * scale),
+            object_radius_mm=35.0 * scale,
+        )
+
+
+def subject_ids(settings: SynthSettings) -> list[str]:
+    """IDs of the virtual subjects."""
+    return [f"rat{i + 1:02d}" for i in range(settings.subjects)]
+
+
+def session_ids(settings: SynthSettings) -> list[str]:
+    """IDs of each subject's sessions."""
+    return [f"ses{j + 1:02d}" for j in range(settings.sessions_per_subject)]
+
+
+def camera_names(settings: SynthSettings) -> list[str]:
+    """Names of the virtual cameras."""
+    return [f"cam{chr(ord('A') + i)}" for i in range(settings.cameras)]
+
+
+def _rng(settings: SynthSettings, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([settings.seed, *key]))
+
+
+def _index(value: str, prefix: str, what: str) -> int:
+    """Index encoded in a virtual-lab ID (``rat03`` -> 2), independent of the cohort's size."""
+    digits = value[len(prefix) :]
+    if not value.startswith(prefix) or not digits.isdigit() or int(digits) < 1:
+        raise KeyError(
+            f"{what} {value!r} is not a virtual-lab ID (expected {prefix}01, {prefix}02, ...)."
+        )
+    return int(digits) - 1
+
+
+def session_rig(settings: SynthSettings, subject: str, session: str) -> list:
+    """The cameras of one session: the cohort rig with the session's small perturbation."""
+    si = _index(subject, "rat", "subject")
+    sj = _index(session, "ses", "session")
+    return _rig(settings, _rng(settings, si, sj, _JITTER))
+
+
+def _rig(settings: SynthSettings, jitter_rng: np.random.Generator) -> list:
+    return make_rig(
+        settings.cameras,
+        settings.image_size,
+        settings.arena(),
+        _rng(settings, _RIG),
+        jitter_rng=jitter_rng,
+        jitter_mm=settings.rig_jitter_mm,
+        jitter_deg=settings.rig_jitter_deg,
+    )
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Behaviour and body of one simulated recording."""
+
+    behaviour: bhv.BehaviourTruth
+    body: bdy.BodyTruth
+
+
+def simulate_motion(settings: SynthSettings, n_frames: int, *key: int) -> Motion:
+    """Hierarchical behaviour and the 3D body that performs it."""
+    arena = settings.arena()
+    behaviour = bhv.simulate_behaviour(n_frames, settings.fps, _rng(settings, *key, _BEHAVIOUR))
+    path = None
+    if settings.path != "random":
+        path = bdy.load_real_path(
+            settings.path, settings.trajectories_dir, arena, _rng(settings, *key, _PATH)
+        )
+    body = bdy.simulate_body(behaviour, settings.fps, arena, _rng(settings, *key, _BODY), path)
+    return Motion(behaviour=behaviour, body=body)
+
+
+def generate_session(
+    settings: SynthSettings, subject: str, session: str, paths: Paths
+) -> SessionTruth:
+    """Simulate one session and write its videos, calibration, NWB and ground truth.
+
+    Outputs go where ``paths`` says; each file is written whole (temp file, then rename).
+    """
+    t0 = time.perf_counter()
+    si = _index(subject, "rat", "subject")
+    sj = _index(session, "ses", "session")
+    n = settings.n_frames
+    motion = simulate_motion(settings, n, si, sj)
+    behaviour, body = motion.behaviour, motion.body
+    clock = clk.simulate_clock(
+        n, settings.fps, _rng(settings, si, sj, _CLOCK), n_dropped=settings.dropped_frames
+    )
+    population = nrn.make_population(
+        settings.n_units,
+        len(bhv.ACTIONS),
+        settings.n_latents,
+        settings.arena(),
+        _rng(settings, si, _POPULATION),
+    )
+    latents = nrn.simulate_latents(
+        n, settings.fps, settings.n_latents, _rng(settings, si, sj, _LATENTS)
+    )
+    rates = nrn.firing_rates(
+        population, body.position, body.speed, body.head_direction, behaviour.action, latents
+    )
+    spikes = nrn.sample_spikes(
+        rates, clock.exposure_times_video, settings.fps, _rng(settings, si, sj, _SPIKES)
+    )
+    cameras = session_rig(settings, subject, session)
+    video_paths = {c.name: Path(paths.synth_video(subject, session, c.name)) for c in cameras}
+    for p in video_paths.values():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    frames = clock.video_exposure_index
+    visible_frames = render_session_videos(
+        video_paths,
+        cameras,
+        body.keypoints,
+        settings.arena(),
+        settings.fps,
+        _rng(settings, si, sj, _RENDER),
+        frames=frames,
+    )
+    pose2d, visible = {}, {}
+    for cam in cameras:
+        pose2d[cam.name] = cam.project(body.keypoints)
+        vis = np.zeros((n, len(KEYPOINTS)), dtype=bool)
+        vis[frames] = visible_frames[cam.name]
+        visible[cam.name] = vis
+    prov = {"tool": "brainbehave synth", **provenance.versions(), **_settings_strings(settings)}
+    write_calibration(
+        paths.synth_calibration(subject, session),
+        cameras,
+        metadata={"source": "brainbehave virtual lab", "units": "mm"},
+    )
+    write_synth_nwb(
+        paths.synth_nwb(subject, session),
+        session_id=session,
+        subject_id=subject,
+        session_start_time=_EPOCH + timedelta(days=7 * si + sj),
+        spike_times_neural=[clock.video_to_neural(s) for s in spikes],
+        unit_kind=list(population.kind),
+        ttl_times_neural=clock.ttl_times_neural,
+        description=f"Virtual-lab session {subject}/{session} (synthetic data, seed {settings.seed}).",
+        provenance=prov,
+    )
+    truth = SessionTruth(
+        subject=subject,
+        session=session,
+        fps=settings.fps,
+        keypoints=list(KEYPOINTS),
+        level_names={
+            "activity": list(bhv.ACTIVITIES),
+            "action": list(bhv.ACTIONS),
+            "primitive": list(bhv.PRIMITIVES),
+        },
+        labels={
+            "activity": behaviour.activity,
+            "action": behaviour.action,
+            "primitive": behaviour.primitive,
+        },
+        pose3d=body.keypoints,
+        pose2d=pose2d,
+        visible=visible,
+        body={
+            "position": body.position,
+            "heading": body.heading,
+            "head_direction": body.head_direction,
+            "speed": body.speed,
+            "pitch": body.pitch,
+        },
+        latents=latents,
+        exposure_times_video=clock.exposure_times_video,
+        ttl_times_neural=clock.ttl_times_neural,
+        dropped=clock.dropped,
+        clock_offset_s=clock.offset_s,
+        clock_drift_ppm=clock.drift_ppm,
+        unit_kind=np.asarray(population.kind),
+        attrs=prov,
+    )
+    write_truth(paths.synth_truth(subject, session), truth)
+    logger.info(
+        "synth %s/%s: %d exposures (%d dropped), %d cameras, %d units in %.1f s",
+        subject,
+        session,
+        n,
+        int(clock.dropped.sum()),
+        len(cameras),
+        settings.n_units,
+        time.perf_counter() - t0,
+    )
+    return truth
+
+
+def _settings_strings(settings: SynthSettings) -> dict[str, str]:
+    return {f"synth.{k}": str(v) for k, v in dataclasses.asdict(settings).items()}
+
+
+def _pick_labelled_frames(
+    action: np.ndarray, n_pick: int, rng: np.random.Generator, min_gap: int = 15
+) -> np.ndarray:
+    """Frames spread over actions (round robin) and time, so the labelled poses vary.
+
+    Frames closer than ``min_gap`` to one already picked are skipped (no near-duplicates)
+    until there are not enough left; then the rest is filled at random.
+    """
+    n_pick = min(n_pick, len(action))
+    by_action = [rng.permutation(np.flatnonzero(action == a)) for a in np.unique(action)]
+    longest = max(len(f) for f in by_action)
+    order = [int(f[i]) for i in range(longest) for f in by_action if i < len(f)]
+    picked: list[int] = []
+    for f in order:
+        if all(abs(f - p) >= min_gap for p in picked):
+            picked.append(f)
+            if len(picked) == n_pick:
+                break
+    if len(picked) < n_pick:
+        rest = np.setdiff1d(np.arange(len(action)), picked)
+        picked.extend(rng.choice(rest, n_pick - len(picked), replace=False).tolist())
+    return np.sort(np.asarray(picked))
+
+
+def generate_dlc_project(settings: SynthSettings, project_dir: str | Path) -> Path:
+    """A DeepLabCut project labelled from the ground truth of separate labelling recordings.
+
+    The labelled frames come from their own simulated recording (not a cohort session), so
+    pose accuracy measured on the cohort is measured on unseen data. Frames are extracted
+    from the encoded videos, as a lab would, and spread over actions for varied poses.
+    """
+    import cv2
+
+    project_dir = Path(project_dir)
+    staging = project_dir.parent / f".{project_dir.name}.videos"
+    staging.mkdir(parents=True, exist_ok=True)
+    n = max(settings.n_frames, int(round(60 * settings.fps)))
+    motion = simulate_motion(settings, n, _LABELLING)
+    cameras = _rig(settings, _rng(settings, _LABELLING, _JITTER))
+    videos = {c.name: staging / f"label_{c.name}.mp4" for c in cameras}
+    visibility = render_session_videos(
+        videos,
+        cameras,
+        motion.body.keypoints,
+        settings.arena(),
+        settings.fps,
+        _rng(settings, _LABELLING, _RENDER),
+    )
+    per_camera = -(-settings.dlc_labelled_frames // len(cameras))
+    labelled = {}
+    pick_rng = _rng(settings, _LABELLING, _SPIKES)
+    for cam in cameras:
+        frames = _pick_labelled_frames(motion.behaviour.action, per_camera, pick_rng)
+        images = _read_frames(cv2, videos[cam.name], frames)
+        uv = cam.project(motion.body.keypoints[frames])
+        uv[~visibility[cam.name][frames]] = np.nan
+        labelled[f"label_{cam.name}"] = (images, uv)
+    config = write_dlc_project(
+        project_dir,
+        task="virtuallab",
+        scorer=settings.dlc_scorer,
+        bodyparts=list(KEYPOINTS),
+        skeleton_edges=list(EDGES),
+        labelled=labelled,
+        videos={f"label_{c.name}": videos[c.name] for c in cameras},
+    )
+    for p in videos.values():
+        p.unlink(missing_ok=True)
+    staging.rmdir()
+    return config
+
+
+def _read_frames(cv2, video: Path, frames: np.ndarray) -> np.ndarray:
+    """Decode the given frames (RGB) from an mp4 by reading it through once."""
+    cap = cv2.VideoCapture(str(video))
+    wanted, out, i = set(int(f) for f in frames), {}, 0
+    try:
+        while len(out) < len(wanted):
+            ok, bgr = cap.read()
+            if not ok:
+                raise RuntimeError(f"{video}: could not decode frame {i}.")
+            if i in wanted:
+                out[i] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            i += 1
+    finally:
+        cap.release()
+    return np.stack([out[int(f)] for f in frames])
+
+
+def plan_cohort(settings: SynthSettings, paths: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sessions and videos sheets of the cohort, without generating anything."""
+    sessions, videos = [], []
+    for subject in subject_ids(settings):
+        for session in session_ids(settings):
+            sessions.append(
+                {
+                    "subject": subject,
+                    "session": session,
+                    "nwb": paths.synth_nwb(subject, session),
+                    "calibration": paths.synth_calibration(subject, session),
+                    "fps": float(settings.fps),
+                    "sync_series": "video_frame_ttl",
+                    "truth": paths.synth_truth(subject, session),
+                }
+            )
+            for camera in camera_names(settings):
+                videos.append(
+                    {
+                        "subject": subject,
+                        "session": session,
+                        "camera": camera,
+                        "video": paths.synth_video(subject, session, camera),
+                    }
+                )
+    return pd.DataFrame(sessions), pd.DataFrame(videos)
+
+
+def write_sheets(settings: SynthSettings, paths: Paths, sessions_tsv: str, videos_tsv: str) -> None:
+    """Write the cohort sheets with paths relative to the sheets' folder (portable)."""
+    sessions, videos = plan_cohort(settings, paths)
+    for table, target in ((sessions, Path(sessions_tsv)), (videos, Path(videos_tsv))):
+        base = target.parent.resolve()
+        table = table.copy()
+        for col in ("nwb", "calibration", "truth", "video"):
+            if col in table:
+                table[col] = [
+                    str(Path(p).resolve().relative_to(base, walk_up=True)) for p in table[col]
+                ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        table.to_csv(tmp, sep="\t", index=False)
+        tmp.replace(target)
+
+
+def _generate_one(args: tuple[SynthSettings, str, str, Paths]) -> str:
+    settings, subject, session, paths = args
+    generate_session(settings, subject, session, paths)
+    return f"{subject}/{session}"
+
+
+def generate_cohort(settings: SynthSettings, out_dir: str | Path, jobs: int = 1) -> Paths:
+    """Generate the whole cohort under ``out_dir`` (the pipeline's layout) with ``jobs`` workers."""
+    paths = Paths(results=str(Path(out_dir)))
+    keys = [(s, j) for s in subject_ids(settings) for j in session_ids(settings)]
+    work = [(settings, s, j, paths) for s, j in keys]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for done in pool.map(_generate_one, work):
+                logger.info("done %s", done)
+    else:
+        for item in work:
+            _generate_one(item)
+    generate_dlc_project(settings, paths.synth_dlc_project())
+    write_sheets(settings, paths, paths.synth_sheet("sessions"), paths.synth_sheet("videos"))
+    return paths
