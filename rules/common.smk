@@ -5,7 +5,7 @@ from pathlib import Path
 from brainbehave.config import Cohort, load_cohort, validate_config
 from brainbehave.paths import Paths
 from brainbehave.provenance import code_hash
-from brainbehave.synth.cohort import SynthSettings, camera_names, plan_cohort
+from brainbehave.synth.settings import SynthSettings, camera_names, plan_cohort
 
 SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
 

@@ -14,7 +14,7 @@ rule synth_session:
         PATHS.session_log("synth_session", "{subject}", "{session}"),
     params:
         settings=SYNTH.session_params(),
-        results=PATHS.results,
+        cameras=camera_names(SYNTH),
         code=SYNTH_CODE,
     threads: 1
     resources:
@@ -45,15 +45,17 @@ rule synth_dlc_project:
 
 
 rule synth_sheets:
+    input:
+        session_targets(PATHS.synth_truth),
     output:
         sessions=PATHS.synth_sheet("sessions"),
         videos=PATHS.synth_sheet("videos"),
     log:
         PATHS.cohort_log("synth_sheets"),
     params:
-        settings=SYNTH.session_params() | {"subjects": SYNTH.subjects, "sessions_per_subject": SYNTH.sessions_per_subject},
-        results=PATHS.results,
-        code=SYNTH_CODE,
+        # the planned cohort (paths as the synth rules write them), written out as sheets
+        sessions=COHORT.sessions.to_dict("records"),
+        videos=COHORT.videos.to_dict("records"),
     localrule: True
     conda:
         "../envs/synth.yaml"

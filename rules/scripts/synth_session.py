@@ -1,8 +1,8 @@
 """Rule wrapper: simulate one virtual-lab session (logic in brainbehave.synth.cohort)."""
 
 from brainbehave.logs import rule_logging
-from brainbehave.paths import Paths
-from brainbehave.synth.cohort import SynthSettings, generate_session
+from brainbehave.synth.cohort import SessionFiles, generate_session
+from brainbehave.synth.settings import SynthSettings
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -11,5 +11,10 @@ with rule_logging(snakemake.log[0]):
         SynthSettings.from_mapping(snakemake.params.settings),
         snakemake.wildcards.subject,
         snakemake.wildcards.session,
-        Paths(results=snakemake.params.results),
+        SessionFiles(
+            videos=dict(zip(snakemake.params.cameras, snakemake.output.videos, strict=True)),
+            calibration=snakemake.output.calibration,
+            nwb=snakemake.output.nwb,
+            truth=snakemake.output.truth,
+        ),
     )

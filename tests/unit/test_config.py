@@ -25,7 +25,9 @@ def test_demo_config_is_valid_and_defaults_fill(repo: Path, schemas: Path) -> No
 
 
 def test_misspelt_key_is_named_with_the_allowed_keys(schemas: Path) -> None:
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['duraton_s'\] at 'synth'.*duration_s"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key\(s\) \['duraton_s'\] at 'synth'.*duration_s"
+    ):
         validate_config({"synth": {"duraton_s": 10}}, schemas / "config.schema.yaml")
 
 
@@ -50,7 +52,9 @@ def _write_cohort(tmp_path: Path, sessions: str, videos: str) -> tuple[Path, Pat
     return s, v
 
 
-GOOD_SESSIONS = "subject\tsession\tnwb\tcalibration\nm1\td1\ta.nwb\tcal.toml\nm1\td2\tb.nwb\tcal.toml\n"
+GOOD_SESSIONS = (
+    "subject\tsession\tnwb\tcalibration\nm1\td1\ta.nwb\tcal.toml\nm1\td2\tb.nwb\tcal.toml\n"
+)
 GOOD_VIDEOS = "subject\tsession\tcamera\tvideo\nm1\td1\tcamA\tv1.mp4\nm1\td2\tcamA\tv2.mp4\n"
 
 

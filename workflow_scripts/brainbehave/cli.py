@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def _synth_parser(sub: argparse._SubParsersAction) -> None:
-    from brainbehave.synth.cohort import SynthSettings
+    from brainbehave.synth.settings import SynthSettings
 
     p = sub.add_parser(
         "synth",
@@ -35,7 +35,8 @@ def _synth_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from brainbehave.synth.cohort import SynthSettings, generate_cohort
+    from brainbehave.synth.cohort import generate_cohort
+    from brainbehave.synth.settings import SynthSettings
 
     names = {f.name for f in dataclasses.fields(SynthSettings)}
     settings = SynthSettings.from_mapping({k: v for k, v in vars(args).items() if k in names})

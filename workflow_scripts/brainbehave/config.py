@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,9 @@ class Cohort:
 
     def cameras(self, subject: str, session: str) -> list[str]:
         """Camera names of one session, in sheet order."""
-        rows = self.videos[(self.videos["subject"] == subject) & (self.videos["session"] == session)]
+        rows = self.videos[
+            (self.videos["subject"] == subject) & (self.videos["session"] == session)
+        ]
         return list(rows["camera"])
 
     def video(self, subject: str, session: str, camera: str) -> str:
@@ -209,7 +212,9 @@ def _absolute_files(table: pd.DataFrame, columns: list[str], sheet: Path) -> pd.
     return table
 
 
-def load_cohort(sessions_sheet: str | Path, videos_sheet: str | Path, schema_dir: str | Path) -> Cohort:
+def load_cohort(
+    sessions_sheet: str | Path, videos_sheet: str | Path, schema_dir: str | Path
+) -> Cohort:
     """Read, validate and cross-check the sessions and videos sheets.
 
     Parameters
@@ -251,3 +256,26 @@ def load_cohort(sessions_sheet: str | Path, videos_sheet: str | Path, schema_dir
     videos = _absolute_files(videos, ["video", "pose"], v_path)
     logger.info("cohort: %d sessions, %d videos", len(sessions), len(videos))
     return Cohort(sessions=sessions.reset_index(drop=True), videos=videos.reset_index(drop=True))
+
+
+def write_cohort_sheets(
+    sessions: pd.DataFrame, videos: pd.DataFrame, sessions_tsv: str | Path, videos_tsv: str | Path
+) -> None:
+    """Write cohort sheets that :func:`load_cohort` reads back.
+
+    File paths are written relative to each sheet's folder, so a cohort folder can be moved
+    or shared whole. Each sheet is written to a temp file and renamed (whole or not at all).
+    """
+    for table, target in ((sessions, Path(sessions_tsv)), (videos, Path(videos_tsv))):
+        base = target.parent.resolve()
+        table = table.copy()
+        for col in ("nwb", "calibration", "truth", "video", "pose"):
+            if col in table:
+                table[col] = [
+                    os.path.relpath(Path(p).resolve(), base) if isinstance(p, str) and p else p
+                    for p in table[col]
+                ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        table.to_csv(tmp, sep="\t", index=False)
+        os.replace(tmp, target)

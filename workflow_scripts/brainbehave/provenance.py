@@ -39,7 +39,9 @@ def code_hash(modules: Iterable[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def versions(packages: Iterable[str] = ("numpy", "pynwb", "opencv-python-headless")) -> dict[str, str]:
+def versions(
+    packages: Iterable[str] = ("numpy", "pynwb", "opencv-python-headless"),
+) -> dict[str, str]:
     """Installed versions of brainbehave, Python and the named packages."""
     out = {"brainbehave": brainbehave.__version__, "python": platform.python_version()}
     for name in packages:

@@ -259,7 +259,8 @@ def _simulate_activity_bout(
         length = float(np.clip(rng.gamma(shape, mean / shape), lo, hi))
         vigour = float(rng.uniform())
         sign = int(rng.choice((-1, 1))) if action in ("turn", "body_groom") else 0
-        prim, sign_p, lengths = _primitive_sequence(action, length, vigour, sign, rng)
+        previous = PRIMITIVES[parts[-1]["primitive"][-1]] if parts else None
+        prim, sign_p, lengths = _primitive_sequence(action, length, vigour, sign, previous, rng)
         stops = t + np.cumsum(lengths)
         n = stops.shape[0]
         parts.append(
@@ -279,9 +280,17 @@ def _simulate_activity_bout(
 
 
 def _primitive_sequence(
-    action: str, length: float, vigour: float, sign: int, rng: np.random.Generator
+    action: str,
+    length: float,
+    vigour: float,
+    sign: int,
+    previous: str | None,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Primitive indices, per-primitive turn signs and durations (summing to ``length``)."""
+    """Primitive indices, per-primitive turn signs and durations (about ``length`` in all).
+
+    ``previous`` is the primitive just before this bout (None at a session start).
+    """
     names = ACTION_PRIMITIVES[action]
     if action == "rear":
         rise, descend = rng.uniform(*_REAR_RISE_S, size=2)
@@ -292,17 +301,17 @@ def _primitive_sequence(
         return prim, np.zeros(prim.shape[0], dtype=int), lengths
     lo, hi = _CYCLE_HZ[action]
     half = 0.5 / (lo + (hi - lo) * vigour)
-    n_max = int(np.ceil(length / (0.5 * half))) + 2
-    lengths = half * np.clip(1.0 + _PRIMITIVE_JITTER * rng.standard_normal(n_max), 0.6, 1.4)
-    n = int(np.searchsorted(np.cumsum(lengths), length)) + 1
-    lengths = lengths[:n]
-    lengths[-1] -= lengths.sum() - length
+    # Whole primitives only: a bout ends at a cycle boundary, so paws and strokes carry on
+    # smoothly into the next bout.
+    n = max(2, int(round(length / half)))
+    lengths = half * np.clip(1.0 + _PRIMITIVE_JITTER * rng.standard_normal(n), 0.6, 1.4)
     if action == "turn":
         # A turn's steps all go one way: the primitive names the turn direction.
         prim_names = [names[0] if sign > 0 else names[1]] * n
         signs = np.full(n, sign)
     else:
-        offset = int(rng.integers(2))
+        # Carry on the alternation (walk -> trot keeps the stride order), else start anywhere.
+        offset = int(rng.integers(2)) if previous not in names else 1 - names.index(previous)
         prim_names = [names[(offset + i) % 2] for i in range(n)]
         if action == "sniff":
             signs = np.array([1 if p == "head_sweep_left" else -1 for p in prim_names])

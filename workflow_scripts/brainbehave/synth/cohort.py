@@ -19,20 +19,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from brainbehave import provenance
 from brainbehave.calibration import write_calibration
+from brainbehave.config import write_cohort_sheets
 from brainbehave.nwb import write_synth_nwb
 from brainbehave.paths import Paths
 from brainbehave.synth import behaviour as bhv
 from brainbehave.synth import body as bdy
 from brainbehave.synth import clock as clk
 from brainbehave.synth import neurons as nrn
-from brainbehave.synth.arena import Arena
 from brainbehave.synth.dlc_project import write_dlc_project
 from brainbehave.synth.render import render_session_videos
 from brainbehave.synth.rig import make_rig
+from brainbehave.synth.settings import (
+    SynthSettings,
+    camera_names,
+    plan_cohort,
+    session_ids,
+    subject_ids,
+)
 from brainbehave.synth.skeleton import EDGES, KEYPOINTS
 from brainbehave.truth import SessionTruth, write_truth
 
@@ -42,84 +48,6 @@ logger = logging.getLogger(__name__)
 _RIG, _POPULATION, _LABELLING = 1, 2, 3
 _BEHAVIOUR, _BODY, _CLOCK, _LATENTS, _SPIKES, _RENDER, _JITTER, _PATH = range(10, 18)
 _EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SynthSettings:
-    """Parameters of the virtual lab (the ``synth`` block of the config)."""
-
-    seed: int = 0
-    subjects: int = 2
-    sessions_per_subject: int = 2
-    duration_s: float = 60.0
-    fps: float = 30.0
-    cameras: int = 3
-    image_size: tuple[int, int] = (256, 192)
-    arena_size_mm: float = 600.0
-    n_units: int = 120
-    n_latents: int = 3
-    dropped_frames: int = 4
-    path: str = "random"
-    trajectories_dir: str = "../shared/data/ratinabox_trajectories"
-    rig_jitter_mm: float = 5.0
-    rig_jitter_deg: float = 1.0
-    dlc_labelled_frames: int = 120
-    dlc_scorer: str = "virtuallab"
-
-    @classmethod
-    def from_mapping(cls, values: Mapping) -> SynthSettings:
-        """Build from a config mapping; unknown keys are an error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        if unknown := sorted(set(values) - names):
-            raise ValueError(f"Unknown synth setting(s) {unknown}; known: {sorted(names)}.")
-        kwargs = dict(values)
-        if "image_size" in kwargs:
-            kwargs["image_size"] = tuple(int(v) for v in kwargs["image_size"])
-        return cls(**kwargs)
-
-    @property
-    def n_frames(self) -> int:
-        """Camera exposures per session."""
-        return max(1, int(round(self.duration_s * self.fps)))
-
-    def session_params(self) -> dict:
-        """The settings a session's files depend on.
-
-        Streams are keyed by subject and session index, so the cohort's size and the DLC
-        project's settings do not change an existing session: leaving them out lets
-        Snakemake rerun only what a settings change really affects.
-        """
-        skip = {"subjects", "sessions_per_subject", "dlc_labelled_frames", "dlc_scorer"}
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
-
-    def labelling_params(self) -> dict:
-        """The settings the DeepLabCut project depends on."""
-        skip = {"subjects", "sessions_per_subject", "n_units", "n_latents", "dropped_frames"}
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
-
-    def arena(self) -> Arena:
-        """The arena, its object scaled with the floor size."""
-        scale = self.arena_size_mm / 600.0
-        return Arena(
-            size_mm=self.arena_size_mm,
-            object_xy_mm=(140.0 * scale, -120.0 * scale),
-            object_radius_mm=35.0 * scale,
-        )
-
-
-def subject_ids(settings: SynthSettings) -> list[str]:
-    """IDs of the virtual subjects."""
-    return [f"rat{i + 1:02d}" for i in range(settings.subjects)]
-
-
-def session_ids(settings: SynthSettings) -> list[str]:
-    """IDs of each subject's sessions."""
-    return [f"ses{j + 1:02d}" for j in range(settings.sessions_per_subject)]
-
-
-def camera_names(settings: SynthSettings) -> list[str]:
-    """Names of the virtual cameras."""
-    return [f"cam{chr(ord('A') + i)}" for i in range(settings.cameras)]
 
 
 def _rng(settings: SynthSettings, *key: int) -> np.random.Generator:
@@ -156,6 +84,28 @@ def _rig(settings: SynthSettings, jitter_rng: np.random.Generator) -> list:
 
 
 @dataclass(frozen=True)
+class SessionFiles:
+    """Where one session's files go (the rule's declared outputs)."""
+
+    videos: Mapping[str, str | Path]
+    calibration: str | Path
+    nwb: str | Path
+    truth: str | Path
+
+    @classmethod
+    def from_paths(
+        cls, paths: Paths, settings: SynthSettings, subject: str, session: str
+    ) -> SessionFiles:
+        """The pipeline's layout for one session."""
+        return cls(
+            videos={c: paths.synth_video(subject, session, c) for c in camera_names(settings)},
+            calibration=paths.synth_calibration(subject, session),
+            nwb=paths.synth_nwb(subject, session),
+            truth=paths.synth_truth(subject, session),
+        )
+
+
+@dataclass(frozen=True)
 class Motion:
     """Behaviour and body of one simulated recording."""
 
@@ -177,11 +127,11 @@ def simulate_motion(settings: SynthSettings, n_frames: int, *key: int) -> Motion
 
 
 def generate_session(
-    settings: SynthSettings, subject: str, session: str, paths: Paths
+    settings: SynthSettings, subject: str, session: str, out: SessionFiles
 ) -> SessionTruth:
     """Simulate one session and write its videos, calibration, NWB and ground truth.
 
-    Outputs go where ``paths`` says; each file is written whole (temp file, then rename).
+    Each file is written whole (temp file, then rename) to where ``out`` says.
     """
     t0 = time.perf_counter()
     si = _index(subject, "rat", "subject")
@@ -209,7 +159,12 @@ def generate_session(
         rates, clock.exposure_times_video, settings.fps, _rng(settings, si, sj, _SPIKES)
     )
     cameras = session_rig(settings, subject, session)
-    video_paths = {c.name: Path(paths.synth_video(subject, session, c.name)) for c in cameras}
+    if set(out.videos) != {c.name for c in cameras}:
+        raise ValueError(
+            f"Video outputs are named for cameras {sorted(out.videos)}, but the virtual rig "
+            f"has {[c.name for c in cameras]}."
+        )
+    video_paths = {name: Path(p) for name, p in out.videos.items()}
     for p in video_paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
     frames = clock.video_exposure_index
@@ -230,19 +185,21 @@ def generate_session(
         visible[cam.name] = vis
     prov = {"tool": "brainbehave synth", **provenance.versions(), **_settings_strings(settings)}
     write_calibration(
-        paths.synth_calibration(subject, session),
+        out.calibration,
         cameras,
         metadata={"source": "brainbehave virtual lab", "units": "mm"},
     )
     write_synth_nwb(
-        paths.synth_nwb(subject, session),
+        out.nwb,
         session_id=session,
         subject_id=subject,
         session_start_time=_EPOCH + timedelta(days=7 * si + sj),
-        spike_times_neural=[clock.video_to_neural(s) for s in spikes],
+        spike_times_neural=[clock.video_to_neural_sampled(s) for s in spikes],
         unit_kind=list(population.kind),
         ttl_times_neural=clock.ttl_times_neural,
-        description=f"Virtual-lab session {subject}/{session} (synthetic data, seed {settings.seed}).",
+        description=(
+            f"Virtual-lab session {subject}/{session} (synthetic data, seed {settings.seed})."
+        ),
         provenance=prov,
     )
     truth = SessionTruth(
@@ -279,7 +236,7 @@ def generate_session(
         unit_kind=np.asarray(population.kind),
         attrs=prov,
     )
-    write_truth(paths.synth_truth(subject, session), truth)
+    write_truth(out.truth, truth)
     logger.info(
         "synth %s/%s: %d exposures (%d dropped), %d cameras, %d units in %.1f s",
         subject,
@@ -386,54 +343,11 @@ def _read_frames(cv2, video: Path, frames: np.ndarray) -> np.ndarray:
     return np.stack([out[int(f)] for f in frames])
 
 
-def plan_cohort(settings: SynthSettings, paths: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sessions and videos sheets of the cohort, without generating anything."""
-    sessions, videos = [], []
-    for subject in subject_ids(settings):
-        for session in session_ids(settings):
-            sessions.append(
-                {
-                    "subject": subject,
-                    "session": session,
-                    "nwb": paths.synth_nwb(subject, session),
-                    "calibration": paths.synth_calibration(subject, session),
-                    "fps": float(settings.fps),
-                    "sync_series": "video_frame_ttl",
-                    "truth": paths.synth_truth(subject, session),
-                }
-            )
-            for camera in camera_names(settings):
-                videos.append(
-                    {
-                        "subject": subject,
-                        "session": session,
-                        "camera": camera,
-                        "video": paths.synth_video(subject, session, camera),
-                    }
-                )
-    return pd.DataFrame(sessions), pd.DataFrame(videos)
-
-
-def write_sheets(settings: SynthSettings, paths: Paths, sessions_tsv: str, videos_tsv: str) -> None:
-    """Write the cohort sheets with paths relative to the sheets' folder (portable)."""
-    sessions, videos = plan_cohort(settings, paths)
-    for table, target in ((sessions, Path(sessions_tsv)), (videos, Path(videos_tsv))):
-        base = target.parent.resolve()
-        table = table.copy()
-        for col in ("nwb", "calibration", "truth", "video"):
-            if col in table:
-                table[col] = [
-                    str(Path(p).resolve().relative_to(base, walk_up=True)) for p in table[col]
-                ]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        table.to_csv(tmp, sep="\t", index=False)
-        tmp.replace(target)
-
-
 def _generate_one(args: tuple[SynthSettings, str, str, Paths]) -> str:
     settings, subject, session, paths = args
-    generate_session(settings, subject, session, paths)
+    generate_session(
+        settings, subject, session, SessionFiles.from_paths(paths, settings, subject, session)
+    )
     return f"{subject}/{session}"
 
 
@@ -450,5 +364,7 @@ def generate_cohort(settings: SynthSettings, out_dir: str | Path, jobs: int = 1)
         for item in work:
             _generate_one(item)
     generate_dlc_project(settings, paths.synth_dlc_project())
-    write_sheets(settings, paths, paths.synth_sheet("sessions"), paths.synth_sheet("videos"))
+    write_cohort_sheets(
+        *plan_cohort(settings, paths), paths.synth_sheet("sessions"), paths.synth_sheet("videos")
+    )
     return paths
