@@ -49,6 +49,34 @@ def synth_targets():
     ]
 
 
+# -- input functions: a session's raw inputs, whether from the virtual lab or from sheets --
+def session_nwb(wildcards):
+    return COHORT.session(wildcards.subject, wildcards.session)["nwb"]
+
+
+def session_calibration(wildcards):
+    return COHORT.session(wildcards.subject, wildcards.session)["calibration"]
+
+
+def session_truth(wildcards):
+    """The virtual lab's ground truth of a session ([] for a cohort without truth)."""
+    row = COHORT.session(wildcards.subject, wildcards.session)
+    truth = row.get("truth")
+    return [truth] if isinstance(truth, str) and truth else []
+
+
+def session_video(wildcards):
+    return COHORT.video(wildcards.subject, wildcards.session, wildcards.camera)
+
+
+def session_cameras(subject, session):
+    return COHORT.cameras(subject, session)
+
+
+# Each stage's rule file appends a function returning its final targets.
+STAGE_TARGETS = []
+
+
 def all_targets():
-    """The final outputs of every stage that exists (each stage adds its own)."""
-    return synth_targets()
+    """The final outputs of every stage that exists."""
+    return synth_targets() + [t for stage in STAGE_TARGETS for t in stage()]

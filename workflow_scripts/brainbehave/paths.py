@@ -58,6 +58,8 @@ class Paths:
         """Cohort sheet (``sessions`` or ``videos``) describing the virtual-lab cohort."""
         return f"{self.results}/synth/{kind}.tsv"
 
+    # -- stages: each stage adds its own section below, above the logs ------------------
+
     # -- logs ----------------------------------------------------------------------------
     def session_log(self, rule: str, subject: str, session: str) -> str:
         """Log of a per-session rule."""
