@@ -7,6 +7,9 @@ SYNTH_CODE = code_hash(["synth", "calibration", "nwb", "truth", "paths"])
 rule synth_session:
     output:
         videos=[PATHS.synth_video("{subject}", "{session}", c) for c in camera_names(SYNTH)],
+        frame_times=[
+            PATHS.synth_frame_times("{subject}", "{session}", c) for c in camera_names(SYNTH)
+        ],
         calibration=PATHS.synth_calibration("{subject}", "{session}"),
         nwb=PATHS.synth_nwb("{subject}", "{session}"),
         truth=PATHS.synth_truth("{subject}", "{session}"),

@@ -13,6 +13,9 @@ with rule_logging(snakemake.log[0]):
         snakemake.wildcards.session,
         SessionFiles(
             videos=dict(zip(snakemake.params.cameras, snakemake.output.videos, strict=True)),
+            frame_times=dict(
+                zip(snakemake.params.cameras, snakemake.output.frame_times, strict=True)
+            ),
             calibration=snakemake.output.calibration,
             nwb=snakemake.output.nwb,
             truth=snakemake.output.truth,

@@ -137,3 +137,11 @@ def test_sessions_differ_and_share_the_subjects_neurons(cohort: Paths) -> None:
     assert not np.array_equal(a.pose3d, b.pose3d)
     np.testing.assert_array_equal(a.unit_kind, b.unit_kind)
     assert a.clock_offset_s != b.clock_offset_s
+
+
+def test_frame_timestamps_reveal_the_dropped_frames(cohort: Paths) -> None:
+    truth = read_truth(cohort.synth_truth("rat01", "ses01"))
+    table = pd.read_csv(cohort.synth_frame_times("rat01", "ses01", "camA"))
+    assert len(table) == len(truth.video_exposure_index)
+    gaps = np.diff(table["timestamp_s"].to_numpy()) * TINY.fps
+    assert int(np.sum(np.round(gaps) - 1)) == int(truth.dropped.sum())

@@ -253,7 +253,7 @@ def load_cohort(
             "Add at least one camera's video per session."
         )
     sessions = _absolute_files(sessions, ["nwb", "calibration", "truth"], s_path)
-    videos = _absolute_files(videos, ["video", "pose"], v_path)
+    videos = _absolute_files(videos, ["video", "frame_times", "pose"], v_path)
     logger.info("cohort: %d sessions, %d videos", len(sessions), len(videos))
     return Cohort(sessions=sessions.reset_index(drop=True), videos=videos.reset_index(drop=True))
 
@@ -269,7 +269,7 @@ def write_cohort_sheets(
     for table, target in ((sessions, Path(sessions_tsv)), (videos, Path(videos_tsv))):
         base = target.parent.resolve()
         table = table.copy()
-        for col in ("nwb", "calibration", "truth", "video", "pose"):
+        for col in ("nwb", "calibration", "truth", "video", "frame_times", "pose"):
             if col in table:
                 table[col] = [
                     os.path.relpath(Path(p).resolve(), base) if isinstance(p, str) and p else p

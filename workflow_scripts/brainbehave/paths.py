@@ -38,6 +38,10 @@ class Paths:
         """Rendered video of one camera."""
         return f"{self.synth_session_dir(subject, session)}/videos/{camera}.mp4"
 
+    def synth_frame_times(self, subject: str, session: str, camera: str) -> str:
+        """The camera's frame timestamps (video clock) of the saved frames."""
+        return f"{self.synth_session_dir(subject, session)}/videos/{camera}_frame_times.csv"
+
     def synth_calibration(self, subject: str, session: str) -> str:
         """Anipose-style calibration of the session's cameras."""
         return f"{self.synth_session_dir(subject, session)}/calibration.toml"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from brainbehave import provenance
 from brainbehave.calibration import write_calibration
@@ -88,6 +90,7 @@ class SessionFiles:
     """Where one session's files go (the rule's declared outputs)."""
 
     videos: Mapping[str, str | Path]
+    frame_times: Mapping[str, str | Path]
     calibration: str | Path
     nwb: str | Path
     truth: str | Path
@@ -99,6 +102,9 @@ class SessionFiles:
         """The pipeline's layout for one session."""
         return cls(
             videos={c: paths.synth_video(subject, session, c) for c in camera_names(settings)},
+            frame_times={
+                c: paths.synth_frame_times(subject, session, c) for c in camera_names(settings)
+            },
             calibration=paths.synth_calibration(subject, session),
             nwb=paths.synth_nwb(subject, session),
             truth=paths.synth_truth(subject, session),
@@ -177,6 +183,8 @@ def generate_session(
         _rng(settings, si, sj, _RENDER),
         frames=frames,
     )
+    for target in out.frame_times.values():
+        write_frame_times(target, clock.exposure_times_video[frames])
     pose2d, visible = {}, {}
     for cam in cameras:
         pose2d[cam.name] = cam.project(body.keypoints)
@@ -252,6 +260,16 @@ def generate_session(
 
 def _settings_strings(settings: SynthSettings) -> dict[str, str]:
     return {f"synth.{k}": str(v) for k, v in dataclasses.asdict(settings).items()}
+
+
+def write_frame_times(path: str | Path, times_s: np.ndarray) -> None:
+    """The camera's own timestamps of the saved frames (video clock), as acquisition software
+    logs them beside each video: ``frame,timestamp_s``. Gaps of two frame periods are drops."""
+    path = Path(path)
+    table = pd.DataFrame({"frame": np.arange(len(times_s)), "timestamp_s": np.round(times_s, 6)})
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
 
 
 def _pick_labelled_frames(

@@ -116,6 +116,7 @@ def plan_cohort(settings: SynthSettings, paths: Paths) -> tuple[pd.DataFrame, pd
                         "session": session,
                         "camera": camera,
                         "video": paths.synth_video(subject, session, camera),
+                        "frame_times": paths.synth_frame_times(subject, session, camera),
                     }
                 )
     return pd.DataFrame(sessions), pd.DataFrame(videos)
