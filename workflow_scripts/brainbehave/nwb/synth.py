@@ -1,15 +1,4 @@
-"""NWB reading and writing: the one module of brainbehave where NWB code lives.
-
-Synthetic sessions (:func:`write_synth_nwb`) hold a Units table (spike times on the neural
-clock, plus a ground-truth ``kind`` column) and the camera sync TTL as an acquisition
-TimeSeries. Readers open files read-only and name the file and what it holds when something
-is missing.
-
-Determinism: the *content* of a file written from the same inputs is the same every time
-(the identifier is derived from subject, session and provenance, not drawn at random), but
-its *bytes* are not: NWB records ``file_create_date`` and HDF5 stores object timestamps.
-Compare files by content (e.g. read back and compare arrays), not by checksum.
-"""
+"""Writing and reading the virtual lab's NWB files (units + frame-sync TTL)."""
 
 from __future__ import annotations
 
@@ -29,8 +18,10 @@ from pynwb.file import Subject
 from pynwb.misc import Units
 
 from brainbehave import __version__
+from brainbehave.nwb.read import open_read
 
 logger = logging.getLogger(__name__)
+
 
 TTL_SERIES = "video_frame_ttl"
 SYNTH_LAB = "virtual lab (brainbehave synth)"
@@ -267,13 +258,6 @@ def write_synth_nwb(
     )
 
 
-def _open_read(path: str | os.PathLike) -> NWBHDF5IO:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"NWB file not found: {path}")
-    return NWBHDF5IO(str(path), mode="r")
-
-
 def read_ttl_times(path: str | os.PathLike, series: str = TTL_SERIES) -> np.ndarray:
     """Timestamps (s) of an acquisition TimeSeries, by default the frame-sync TTL.
 
@@ -284,7 +268,7 @@ def read_ttl_times(path: str | os.PathLike, series: str = TTL_SERIES) -> np.ndar
     ValueError
         If the series has a sampling rate but no timestamps.
     """
-    with _open_read(path) as io:
+    with open_read(path) as io:
         nwbfile = io.read()
         if series not in nwbfile.acquisition:
             raise KeyError(
@@ -308,7 +292,7 @@ def read_units_spike_times(path: str | os.PathLike) -> list[np.ndarray]:
     KeyError
         If the file has no Units table or it has no ``spike_times`` column.
     """
-    with _open_read(path) as io:
+    with open_read(path) as io:
         nwbfile = io.read()
         units = nwbfile.units
         if units is None:
@@ -324,3 +308,6 @@ def read_units_spike_times(path: str | os.PathLike) -> list[np.ndarray]:
         ends = np.asarray(index.data[:], dtype=np.int64)
         flat = np.asarray(index.target.data[:], dtype=float)
         return np.split(flat, ends[:-1]) if len(ends) else []
+
+
+# -- reading neural recordings (read-only) -----------------------------------------------

@@ -1,0 +1,278 @@
+"""The derived NWB file of a session: units copied, pose, behaviour intervals, latents."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hdmf.common import VectorData, VectorIndex
+from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb.file import Subject
+from pynwb.misc import Units
+
+from brainbehave import __version__
+from brainbehave.errors import InputDataError
+from brainbehave.nwb.read import (
+    UnitsData,
+    open_read,
+    recording_from_nwbfile,
+    stored_start_is_naive,
+)
+
+logger = logging.getLogger(__name__)
+
+DERIVED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/brainbehave/derived")
+LATENTS_MODULE = "latents"
+
+
+def _write_atomic(nwbfile: NWBFile, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
+    os.close(fd)
+    try:
+        with NWBHDF5IO(tmp, mode="w") as io:
+            io.write(nwbfile)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _derived_file(source: NWBFile, provenance: Mapping[str, Any]) -> NWBFile:
+    key = source.identifier + json.dumps(dict(provenance), sort_keys=True, default=str)
+    old = source.subject
+    subject = None
+    if old is not None:
+        fields = ("subject_id", "species", "sex", "age", "description", "strain", "genotype")
+        subject = Subject(**{f: getattr(old, f) for f in fields if getattr(old, f, None)})
+    return NWBFile(
+        session_description=source.session_description or "brainbehave derived session",
+        identifier=str(uuid.uuid5(DERIVED_NAMESPACE, key)),
+        session_start_time=source.session_start_time,
+        session_id=source.session_id,
+        experimenter=source.experimenter,
+        lab=source.lab,
+        institution=source.institution,
+        experiment_description=(
+            f"Derived by brainbehave from the NWB file {source.identifier!r}: its units "
+            "copied, pose estimation, behaviour intervals and a module for latents."
+        ),
+        keywords=["brainbehave", "derived", "pose", "behaviour"],
+        source_script=f"brainbehave {__version__} (brainbehave.nwb.write_derived_nwb)",
+        source_script_file_name="brainbehave/nwb.py",
+        notes="Provenance (JSON): " + json.dumps(dict(provenance), sort_keys=True, default=str),
+        subject=subject,
+    )
+
+
+def _copy_units(units: UnitsData, source_path: str) -> Units:
+    """The source's units (spike times and plain columns) as a new Units table."""
+    flat = VectorData(
+        name="spike_times",
+        description="Spike times (s from session start), copied from the source file.",
+        data=np.concatenate(units.spike_times) if units.spike_times else np.zeros(0),
+    )
+    ends = np.cumsum([len(t) for t in units.spike_times], dtype=np.int64)
+    columns = [flat, VectorIndex(name="spike_times_index", data=ends, target=flat)]
+    for col in units.columns.columns:
+        values = units.columns[col]
+        data = values.to_numpy() if values.dtype.kind in "biuf" else [str(v) for v in values]
+        columns.append(VectorData(name=col, description=f"{col} (from the source)", data=data))
+    kwargs = {} if np.isnan(units.resolution) else {"resolution": units.resolution}
+    return Units(
+        name="units",
+        description=f"Units copied from {Path(source_path).name} (read-only source).",
+        id=units.ids,
+        columns=columns,
+        **kwargs,
+    )
+
+
+def _pose_estimation(
+    name: str,
+    ds: Any,
+    timestamps: np.ndarray,
+    skeleton: Any,
+    device: Any,
+) -> Any:
+    from ndx_pose import PoseEstimation, PoseEstimationSeries
+
+    pos = ds["position"].isel(individuals=0).transpose("time", "keypoints", "space")
+    conf = ds["confidence"].isel(individuals=0).transpose("time", "keypoints").values
+    if pos.shape[0] != len(timestamps):
+        raise InputDataError(
+            f"pose {name!r}: {pos.shape[0]} frames but {len(timestamps)} neural frame times."
+        )
+    units = ds.attrs.get("units", "px")
+    frame = "image pixels, origin top-left" if units == "px" else "world frame of the calibration"
+    series: list = []
+    for i, kp in enumerate(pos["keypoints"].values):
+        series.append(
+            PoseEstimationSeries(
+                name=str(kp),
+                description=f"{kp} ({'2D' if pos.shape[2] == 2 else '3D'}), neural-clock times.",
+                data=pos.values[:, i, :].astype(np.float32),
+                # NWB spatial units are SI: millimetres are stored as metres times 0.001
+                unit="pixels" if units == "px" else "meters",
+                conversion=1.0 if units == "px" else 1e-3,
+                reference_frame=frame,
+                # one timestamps array per camera; the other keypoints link to it
+                timestamps=series[0] if series else timestamps,
+                confidence=np.nan_to_num(conf[:, i], nan=0.0).astype(np.float32),
+                confidence_definition="Estimator's confidence in [0, 1]; 0 where missing.",
+            )
+        )
+    return PoseEstimation(
+        name=f"PoseEstimation_{name}",
+        pose_estimation_series=series,
+        description=f"Pose of {name}: {ds.attrs.get('source_software', 'unknown')}.",
+        skeleton=skeleton,
+        device=device,
+        source_software=str(ds.attrs.get("source_software", "unknown")),
+    )
+
+
+def _edge_indices(edges: Sequence[tuple], keypoints: list[str]) -> np.ndarray:
+    """Skeleton edges as (E, 2) uint8 node indices, from indices or keypoint names."""
+    pairs = []
+    for a, b in edges:
+        pair = [keypoints.index(v) if isinstance(v, str) and v in keypoints else v for v in (a, b)]
+        if not all(isinstance(v, (int, np.integer)) and 0 <= v < len(keypoints) for v in pair):
+            raise InputDataError(f"skeleton edge {(a, b)!r} names no keypoint of {keypoints}.")
+        pairs.append(pair)
+    return np.asarray(pairs, dtype=np.uint8).reshape(-1, 2)
+
+
+def _add_pose(
+    nwbfile: NWBFile,
+    pose: Mapping[str, Any],
+    frame_times_neural: Mapping[str, np.ndarray],
+    edges: Sequence[tuple[int, int]],
+) -> None:
+    from ndx_pose import Skeleton, Skeletons
+
+    keypoints = [str(k) for k in next(iter(pose.values()))["keypoints"].values]
+    skeleton = Skeleton(
+        name="skeleton",
+        nodes=keypoints,
+        edges=_edge_indices(edges, keypoints),
+        subject=nwbfile.subject,
+    )
+    behavior = nwbfile.create_processing_module("behavior", "Pose and behaviour (brainbehave).")
+    behavior.add(Skeletons(skeletons=[skeleton]))
+    for name, ds in pose.items():
+        if name not in frame_times_neural:
+            raise InputDataError(
+                f"pose {name!r} has no neural frame times (keys {list(frame_times_neural)})."
+            )
+        device = nwbfile.create_device(
+            name=f"camera_{name}", description=f"Camera or reconstruction {name!r}."
+        )
+        behavior.add(_pose_estimation(name, ds, frame_times_neural[name], skeleton, device))
+
+
+def _add_intervals(nwbfile: NWBFile, intervals: pd.DataFrame) -> None:
+    from pynwb.epoch import TimeIntervals
+
+    needed = {"level", "label", "start", "stop", "source"}
+    if missing := needed - set(intervals.columns):
+        raise InputDataError(f"behaviour intervals lack columns {sorted(missing)}.")
+    for level, rows in intervals.groupby("level", sort=True):
+        table = TimeIntervals(
+            name=f"behaviour_{level}",
+            description=f"Behaviour intervals of level {level!r} (brainbehave).",
+        )
+        for col, text in (
+            ("level", "Hierarchy level."),
+            ("label", "Label."),
+            ("source", "What produced it (rules | mae | truth)."),
+        ):
+            table.add_column(name=col, description=text)
+        for row in rows.sort_values("start").itertuples(index=False):
+            table.add_interval(
+                start_time=float(row.start),
+                stop_time=float(row.stop),
+                level=str(row.level),
+                label=str(row.label),
+                source=str(row.source),
+            )
+        nwbfile.add_time_intervals(table)
+
+
+def write_derived_nwb(
+    path: str | os.PathLike,
+    source_nwb: str | os.PathLike,
+    *,
+    pose: Mapping[str, Any] | None = None,
+    frame_times_neural: Mapping[str, np.ndarray] | None = None,
+    skeleton_edges: Sequence[tuple[int, int]] = (),
+    intervals: pd.DataFrame | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    naive_start_ok: bool = False,
+) -> Path:
+    """Write a session's derived NWB: units copied, pose, behaviour intervals, latents module.
+
+    Parameters
+    ----------
+    path
+        Output file, written atomically.
+    source_nwb
+        The session's neural NWB file: opened read-only, never modified.
+    pose
+        Name (camera, or ``3d``) to a pose dataset (:mod:`brainbehave.pose`); one
+        ``PoseEstimation_<name>`` each, sharing one ndx-pose ``Skeleton``.
+    frame_times_neural
+        Name to the neural-clock time of each pose row (from :mod:`brainbehave.sync`).
+    skeleton_edges
+        Pairs of keypoint indices.
+    intervals
+        Columns ``level, label, start, stop, source`` (s, neural clock): one ``TimeIntervals``
+        table ``behaviour_<level>`` per level.
+    provenance
+        Tool versions and parameters, stored as JSON in ``notes``.
+
+    Raises
+    ------
+    InputDataError
+        If the source has no neural data, or pose and frame times disagree.
+    """
+    provenance = dict(provenance or {})
+    with open_read(source_nwb) as io:
+        source = io.read()
+        naive = stored_start_is_naive(io._file)
+        recording = recording_from_nwbfile(source, str(source_nwb), naive_start_ok, naive)
+        nwbfile = _derived_file(source, provenance)
+    if recording.units is not None:
+        nwbfile.units = _copy_units(recording.units, str(source_nwb))
+    if recording.ophys:
+        module = nwbfile.create_processing_module("ophys", "Traces copied from the source.")
+        for s in recording.ophys:
+            module.add(
+                TimeSeries(
+                    name=s.name.replace("/", "_"),
+                    data=s.data,
+                    timestamps=s.timestamps,
+                    unit=s.unit or "n.a.",
+                    description=f"{s.kind}, copied: {s.description}",
+                )
+            )
+    if pose:
+        _add_pose(nwbfile, pose, frame_times_neural or {}, skeleton_edges)
+    if intervals is not None and len(intervals):
+        _add_intervals(nwbfile, intervals)
+    nwbfile.create_processing_module(
+        LATENTS_MODULE, "Latent embeddings of this session (written by the latent-model stage)."
+    )
+    out = _write_atomic(nwbfile, path)
+    logger.info("Wrote derived %s (pose %s)", out, sorted(pose or {}))
+    return out
