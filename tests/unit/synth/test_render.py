@@ -116,12 +116,18 @@ def test_object_and_image_border_hide_markers(cameras, arena) -> None:
 
 
 def test_body_hides_far_side_markers(cameras, arena) -> None:
-    rng = np.random.default_rng(3)
-    cam = cameras[0]
-    facing = np.arctan2(-cam.center[1], -cam.center[0]) + np.pi / 2  # left side to the camera
-    bg = render_background(cam, arena, rng)
-    _, visible = render_frame(cam, pose(0, 0, facing), arena, bg, rng)
-    assert visible[keypoint_index("left_hip")] and not visible[keypoint_index("right_hip")]
+    hidden_hips = 0
+    for cam in cameras:
+        bg = render_background(cam, arena, np.random.default_rng(3))
+        for near, far, turn in (("left", "right", np.pi / 2), ("right", "left", -np.pi / 2)):
+            facing = np.arctan2(-cam.center[1], -cam.center[0]) + turn  # `near` side to camera
+            _, visible = render_frame(cam, pose(0, 0, facing), arena, bg, np.random.default_rng(0))
+            for part in ("hip", "forepaw", "hindpaw"):
+                assert visible[keypoint_index(f"{near}_{part}")], (cam.name, near, part)
+            assert not visible[keypoint_index(f"{far}_forepaw")]
+            assert not visible[keypoint_index(f"{far}_hindpaw")]
+            hidden_hips += not visible[keypoint_index(f"{far}_hip")]
+    assert hidden_hips >= 4
 
 
 def test_session_videos(tmp_path, cameras, arena) -> None:

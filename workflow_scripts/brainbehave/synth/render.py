@@ -59,6 +59,10 @@ _SURROUND_COLOUR = np.array([42.0, 40.0, 38.0])
 _SKY_COLOUR = np.array([18.0, 18.0, 20.0])
 _LIGHT_DIR = np.array([0.35, 0.25, 1.0]) / np.linalg.norm([0.35, 0.25, 1.0])  # towards light
 _BODY_ID = len(KEYPOINTS)
+# Markers are painted over the body they sit on (a polygon offset): a body surface hides a
+# marker only when it is this much nearer, so a marker shows as a whole disc, not the half
+# that pokes out of the body, and its visible centre stays at the keypoint.
+_DECAL_MM = 7.0
 _NO_ID = -1
 
 # Body chain radii (mm): snout, head, neck, back, hips, tail base. `_chain` places each centre
@@ -111,6 +115,9 @@ class Background:
     depth
         Camera-frame z (mm) of the opaque surface seen at each pixel (floor, surround, object,
         wall rims) (H, W); inf where there is none.
+    marker_depth
+        As `depth` but inf where the surface is the ground: the floor never hides part of a
+        marker (a paw marker on the floor shows whole, not as a half dome).
     glass
         Camera-frame z (mm) at which each pixel's ray crosses each of the four clear wall
         panes (H, W, 4); inf where it does not.
@@ -118,6 +125,7 @@ class Background:
 
     image: np.ndarray
     depth: np.ndarray
+    marker_depth: np.ndarray
     glass: np.ndarray
 
 
@@ -246,6 +254,7 @@ def render_background(camera: Camera, arena: Arena, rng: np.random.Generator) ->
     return Background(
         image=np.clip(image, 0, 255).astype(np.uint8),
         depth=depth,
+        marker_depth=np.where(ground, np.inf, depth),
         glass=glass.astype(np.float32),
     )
 
@@ -394,16 +403,19 @@ def _splat(
     s, pix, dx, dy = (np.concatenate(p) for p in zip(*parts, strict=True))
     dz = np.sqrt(np.clip(1.0 - dx * dx - dy * dy, 0.0, 1.0))
     z = depth[s] - radii[s] * dz
-    zbuf = background.depth.ravel().copy()
-    np.minimum.at(zbuf, pix, z)
-    win = z == zbuf[pix]
-    s, pix = s[win], pix[win]
+    is_body = ids[s] == _BODY_ID
+    scene = np.where(is_body, background.depth.ravel()[pix], background.marker_depth.ravel()[pix])
+    rank = np.where(z < scene, z + _DECAL_MM * is_body, np.inf)
+    zbuf = np.full(h * w, np.inf)
+    np.minimum.at(zbuf, pix, rank)
+    win = np.isfinite(rank) & (rank == zbuf[pix])
+    s, pix, z = s[win], pix[win], z[win]
     lambert = np.clip(
         dx[win] * light_cam[0] + dy[win] * light_cam[1] - dz[win] * light_cam[2], 0, 1
     )
     shade = 0.55 + 0.5 * lambert
     flat = image.reshape(-1, 3)
-    panes = (background.glass.reshape(-1, 4)[pix] < z[win, None]).sum(-1)
+    panes = (background.glass.reshape(-1, 4)[pix] < z[:, None]).sum(-1)
     flat[pix] = np.clip(_tint(colours[s] * shade[:, None], panes), 0, 255).astype(np.uint8)
     idbuf = np.full(h * w, _NO_ID, dtype=np.int64)
     idbuf[pix] = ids[s]
