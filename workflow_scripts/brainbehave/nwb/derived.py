@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hdmf.common import VectorData, VectorIndex
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb import NWBFile, TimeSeries
 from pynwb.file import Subject
 from pynwb.misc import Units
 
@@ -25,27 +24,13 @@ from brainbehave.nwb.read import (
     open_read,
     recording_from_nwbfile,
     stored_start_is_naive,
+    write_atomic,
 )
 
 logger = logging.getLogger(__name__)
 
 DERIVED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/brainbehave/derived")
 LATENTS_MODULE = "latents"
-
-
-def _write_atomic(nwbfile: NWBFile, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
-    os.close(fd)
-    try:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwbfile)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _derived_file(source: NWBFile, provenance: Mapping[str, Any]) -> NWBFile:
@@ -273,6 +258,6 @@ def write_derived_nwb(
     nwbfile.create_processing_module(
         LATENTS_MODULE, "Latent embeddings of this session (written by the latent-model stage)."
     )
-    out = _write_atomic(nwbfile, path)
+    out = write_atomic(nwbfile, path)
     logger.info("Wrote derived %s (pose %s)", out, sorted(pose or {}))
     return out

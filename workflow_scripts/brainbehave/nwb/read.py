@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,22 @@ def open_read(path: str | os.PathLike) -> NWBHDF5IO:
     if not path.is_file():
         raise FileNotFoundError(f"NWB file not found: {path}")
     return NWBHDF5IO(str(path), mode="r")
+
+
+def write_atomic(nwbfile: NWBFile, path: str | os.PathLike) -> Path:
+    """Write an NWB file whole or not at all: a temp file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
+    os.close(fd)
+    try:
+        with NWBHDF5IO(tmp, mode="w") as io:
+            io.write(nwbfile)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 @dataclass(eq=False)

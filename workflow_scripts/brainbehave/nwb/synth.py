@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 from hdmf.common import VectorData, VectorIndex
-from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+from pynwb import NWBFile, TimeSeries
 from pynwb.file import Subject
 from pynwb.misc import Units
 
 from brainbehave import __version__
-from brainbehave.nwb.read import open_read
+from brainbehave.nwb.read import open_read, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -242,17 +240,7 @@ def write_synth_nwb(
         age=age,
         spike_times_resolution_s=spike_times_resolution_s,
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
-    os.close(fd)
-    try:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwbfile)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = write_atomic(nwbfile, path)
     logger.info(
         "Wrote %s: %d units, %d TTL pulses", path, len(nwbfile.units), len(ttl_times_neural)
     )
