@@ -2,65 +2,33 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from workflow_runner import TINY_SYNTH, run_snakemake
 
 from brainbehave.align import load_aligned
 from brainbehave.sync import read_sync
 
 TARGET = "results/neural/rat01/ses01/aligned.nc"
-TINY = {
-    "synth": {
-        "seed": 3,
-        "subjects": 1,
-        "sessions_per_subject": 2,
-        "duration_s": 3,
-        "cameras": 2,
-        "image_size": [96, 72],
-        "n_units": 10,
-        "dropped_frames": 1,
-        "dlc_labelled_frames": 4,
-    }
-}
-
-
-def snakemake(repo: Path, workdir: Path, *args: str, config: dict | None = None):
-    """Snakemake on the repository's Snakefile in `workdir` (config written there)."""
-    cfg = workdir / "config" / "config.yaml"
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    text = (repo / "config/config.yaml").read_text() if config is None else yaml.safe_dump(config)
-    cfg.write_text(text)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile")]
-    return subprocess.run(
-        [*cmd, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-        timeout=600,
-        check=False,
-    )
+TINY = {"synth": dict(TINY_SYNTH)}
 
 
 def test_dry_run_plans_sync_and_align_per_session(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "-n", "--cores", "2")
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "2")
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert out.count("rule neural_sync:") == 4 and out.count("rule neural_align:") == 4
 
 
 def test_neural_rules_are_lint_clean(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "--lint")
+    run = run_snakemake(repo, tmp_path, "--lint")
     assert "neural.smk" not in run.stdout + run.stderr
     assert "rule neural_" not in run.stdout + run.stderr
 
 
 def test_misspelt_neural_key_is_named(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "-n", config={"neural": {"bin_size": 0.1}})
+    run = run_snakemake(repo, tmp_path, "-n", config={"neural": {"bin_size": 0.1}})
     assert run.returncode != 0
     assert "unknown key(s) ['bin_size'] at 'neural'" in run.stdout + run.stderr
 
@@ -69,7 +37,7 @@ def test_misspelt_neural_key_is_named(repo: Path, tmp_path: Path) -> None:
 def test_tiny_session_is_synced_and_aligned_then_reruns_only_align(
     repo: Path, tmp_path: Path
 ) -> None:
-    run = snakemake(repo, tmp_path, "--cores", "2", TARGET, config=TINY)
+    run = run_snakemake(repo, tmp_path, "--cores", "2", TARGET, config=TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     sync = read_sync(tmp_path / "results/neural/rat01/ses01/sync.json")
     assert sorted(sync) == ["camA", "camB"] and len(sync["camA"].dropped_exposures) == 1
@@ -78,7 +46,7 @@ def test_tiny_session_is_synced_and_aligned_then_reruns_only_align(
     assert (tmp_path / "logs/neural_sync/rat01/ses01.log").read_text().count("ttl+frame_times") == 2
 
     changed = {**TINY, "neural": {"bin_s": 0.1}}
-    plan = snakemake(repo, tmp_path, "-n", "--cores", "2", TARGET, config=changed)
+    plan = run_snakemake(repo, tmp_path, "-n", "--cores", "2", TARGET, config=changed)
     text = plan.stdout + plan.stderr
     assert plan.returncode == 0, text
     assert "rule neural_align" in text and "rule neural_sync" not in text

@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from workflow_runner import TINY_SYNTH, run_snakemake
 
 from brainbehave.config import load_cohort
 from brainbehave.truth import read_truth
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-TINY = {
-    "synth": {
-        "seed": 3,
-        "subjects": 1,
-        "sessions_per_subject": 2,
-        "duration_s": 3,
-        "cameras": 2,
-        "image_size": [96, 72],
-        "n_units": 10,
-        "dropped_frames": 1,
-        "dlc_labelled_frames": 4,
-    }
-}
-
-
-def snakemake(repo: Path, workdir: Path, *args: str, config: dict | None = None):
-    """Run snakemake on the repository's Snakefile in `workdir`; return the completed process."""
-    cmd = [*SNAKEMAKE, "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir)]
-    # The Snakefile reads config/config.yaml in the working directory, as a user's would.
-    cfg = workdir / "config" / "config.yaml"
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    if config is None:
-        cfg.write_text((repo / "config" / "config.yaml").read_text())
-    else:
-        cfg.write_text(yaml.safe_dump(config))
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run(
-        [*cmd, *args], capture_output=True, text=True, env=env, timeout=600, check=False
-    )
+TINY = {"synth": dict(TINY_SYNTH)}
+# The virtual lab's outputs only: the stages downstream have workflow tests of their own.
+SYNTH_TARGETS = ("results/synth/sessions.tsv", "results/synth/dlc_project")
 
 
 def test_dry_run_of_the_demo_plans_every_session(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "-n", "--cores", "2")
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "2")
     assert run.returncode == 0, run.stderr
     out = run.stdout + run.stderr
     # 2 subjects x 2 sessions by default, one DeepLabCut project, one pair of sheets
@@ -56,19 +25,19 @@ def test_dry_run_of_the_demo_plans_every_session(repo: Path, tmp_path: Path) -> 
 
 
 def test_lint_is_clean(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "--lint")
+    run = run_snakemake(repo, tmp_path, "--lint")
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_misspelt_config_key_stops_the_run_with_its_name(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "-n", config={"synth": {"duraton_s": 5}})
+    run = run_snakemake(repo, tmp_path, "-n", config={"synth": {"duraton_s": 5}})
     assert run.returncode != 0
     assert "unknown key(s) ['duraton_s'] at 'synth'" in run.stderr + run.stdout
 
 
 @pytest.mark.slow
 def test_tiny_cohort_runs_and_reruns_only_what_changed(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "--cores", "2", config=TINY)
+    run = run_snakemake(repo, tmp_path, *SYNTH_TARGETS, "--cores", "2", config=TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     results = tmp_path / "results" / "synth"
     truth = read_truth(results / "rat01" / "ses02" / "truth.h5")
@@ -78,12 +47,12 @@ def test_tiny_cohort_runs_and_reruns_only_what_changed(repo: Path, tmp_path: Pat
     assert cohort.session_keys() == [("rat01", "ses01"), ("rat01", "ses02")]
     assert (tmp_path / "logs" / "synth_session" / "rat01" / "ses01.log").is_file()
 
-    noop = snakemake(repo, tmp_path, "-n", "--cores", "2", config=TINY)
+    noop = run_snakemake(repo, tmp_path, *SYNTH_TARGETS, "-n", "--cores", "2", config=TINY)
     assert noop.returncode == 0 and "Nothing to be done" in noop.stdout + noop.stderr
 
     # A DeepLabCut-project setting reruns the project only, not the sessions.
     changed = {"synth": {**TINY["synth"], "dlc_labelled_frames": 6}}
-    plan = snakemake(repo, tmp_path, "-n", "--cores", "2", config=changed)
+    plan = run_snakemake(repo, tmp_path, *SYNTH_TARGETS, "-n", "--cores", "2", config=changed)
     text = plan.stdout + plan.stderr
     assert plan.returncode == 0, text
     assert "rule synth_dlc_project" in text and "rule synth_session" not in text
