@@ -1,0 +1,365 @@
+"""Hierarchical masked autoencoder: inputs, solver, estimator, checkpoints, embeddings.
+
+Kept apart as in CEBRA: :func:`mae_inputs` turns a session's pose into per-frame channels and
+keypoint groups; :class:`WindowSampler` draws training windows (index sampling only, from a
+local ``torch.Generator``); :class:`Solver` owns model + optimizer and does one ``step()``;
+:class:`BehaviourMAE` is the estimator front end (``fit`` returns self, fitted attributes end
+in ``_``) that also saves and resumes checkpoints and extracts per-level embeddings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import brainbehave
+from brainbehave.behaviour.features import PoseView, egocentric, heading, nan_runs
+from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
+from brainbehave.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+LEVELS = ("level1", "level2", "level3")
+DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
+    "head": ("nose", "left_ear", "right_ear", "neck"),
+    "trunk": ("back", "left_hip", "right_hip", "tail_base"),
+    "forepaws": ("left_forepaw", "right_forepaw"),
+    "hindpaws": ("left_hindpaw", "right_hindpaw"),
+}
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """One session's per-frame MAE channels.
+
+    Attributes
+    ----------
+    x
+        (T, C) channels: egocentric keypoints of each group, then body motion (forward and
+        lateral speed, yaw rate); NaN where pose is missing.
+    groups
+        Channel indices of each token group (the last one is ``motion``).
+    name
+        ``subject/session``, named in messages.
+    """
+
+    x: np.ndarray
+    groups: tuple[tuple[int, ...], ...]
+    name: str
+
+
+def mae_inputs(view: PoseView, groups: Mapping[str, Sequence[str]] | None = None) -> SessionInput:
+    """Per-frame channels of one session, grouped by body part (+ a motion group)."""
+    groups = dict(groups or DEFAULT_GROUPS)
+    if bad := sorted({k for g in groups.values() for k in g} - set(view.keypoints)):
+        raise InputDataError(
+            f"{view.where}: MAE keypoint groups name {bad}, not in the pose; it has "
+            f"{view.keypoints}. Set behaviour.mae.groups to your skeleton's names."
+        )
+    ego = egocentric(view)
+    blocks, index, start = [], [], 0
+    for names in groups.values():
+        cols = ego[:, [view.keypoints.index(k) for k in names]].reshape(ego.shape[0], -1)
+        blocks.append(cols)
+        index.append(tuple(range(start, start + cols.shape[1])))
+        start += cols.shape[1]
+    centre = view.point(view.body.centre)[:, :2]
+    vel = np.gradient(centre, axis=0) * view.fps if centre.shape[0] > 1 else centre * np.nan
+    h = heading(view)
+    fwd = np.cos(h) * vel[:, 0] + np.sin(h) * vel[:, 1]
+    lat = -np.sin(h) * vel[:, 0] + np.cos(h) * vel[:, 1]
+    dh = np.gradient(np.unwrap(np.nan_to_num(h)), axis=0) * view.fps if h.shape[0] > 1 else h
+    blocks.append(np.stack([fwd, lat, np.where(np.isfinite(h), dh, np.nan)], axis=1))
+    index.append(tuple(range(start, start + 3)))
+    return SessionInput(np.concatenate(blocks, axis=1), tuple(index), view.where)
+
+
+def check_session(inp: SessionInput, window: int, fps: float, max_gap_s: float) -> np.ndarray:
+    """Frames with complete input; refuse sessions too short or with too long gaps.
+
+    Raises
+    ------
+    InputDataError
+        When the session is shorter than the MAE window, or an all-NaN stretch is longer
+        than ``max_gap_s``; the message names the session and what to change.
+    """
+    n_t = inp.x.shape[0]
+    if n_t < window:
+        raise InputDataError(
+            f"{inp.name}: {n_t} frames ({n_t / fps:.1f} s), shorter than the MAE window of "
+            f"{window} frames ({window / fps:.1f} s). Leave this session out of "
+            "behaviour_mae, or set behaviour.mae.window_frames smaller (a multiple of 24)."
+        )
+    ok = np.isfinite(inp.x).all(axis=1)
+    starts, stops = nan_runs(~ok)
+    if starts.size and (stops - starts).max() > max_gap_s * fps:
+        i = int(np.argmax(stops - starts))
+        raise InputDataError(
+            f"{inp.name}: pose missing for {(stops[i] - starts[i]) / fps:.1f} s from "
+            f"{starts[i] / fps:.1f} s (frames {starts[i]}-{stops[i]}), longer than "
+            f"behaviour.mae.max_gap_s={max_gap_s}. Fix the pose (fewer missing keypoints) "
+            "or raise max_gap_s to embed it anyway (those frames get no label)."
+        )
+    return ok
+
+
+class WindowSampler:
+    """Draws (session, start) pairs of training windows without missing frames."""
+
+    def __init__(self, valid: Sequence[np.ndarray], window: int) -> None:
+        self.window = window
+        self.starts = []
+        for s, ok in enumerate(valid):
+            bad = np.concatenate([[0], np.cumsum(~ok)])
+            starts = np.flatnonzero(bad[window:] - bad[:-window] == 0)
+            self.starts.extend((s, int(t)) for t in starts)
+        if not self.starts:
+            raise InputDataError(
+                f"No window of {window} frames without missing pose in any session; the MAE "
+                "cannot be trained. Use longer or more complete sessions."
+            )
+
+    def sample(self, n: int, generator: torch.Generator) -> list[tuple[int, int]]:
+        """``n`` windows drawn uniformly with replacement."""
+        idx = torch.randint(len(self.starts), (n,), generator=generator).tolist()
+        return [self.starts[i] for i in idx]
+
+
+def _patches(x: torch.Tensor, groups: Sequence[Sequence[int]], patch: int) -> list[torch.Tensor]:
+    """(B, W, C) -> per group (B, W // patch, patch * C_g)."""
+    b, w, _ = x.shape
+    return [x[:, :, list(g)].reshape(b, w // patch, patch * len(g)) for g in groups]
+
+
+def random_mask(cfg: MAEConfig, batch: int, n_groups: int, gen: torch.Generator) -> torch.Tensor:
+    """(B, n_time, G) bool mask of ``mask_ratio`` of the mask units (unit x group)."""
+    n_units = cfg.window // cfg.patch // cfg.mask_unit
+    n_mask = int(round(cfg.mask_ratio * n_units * n_groups))
+    scores = torch.rand(batch, n_units * n_groups, generator=gen)
+    order = scores.argsort(dim=1)
+    mask = torch.zeros(batch, n_units * n_groups, dtype=torch.bool)
+    mask.scatter_(1, order[:, :n_mask], True)
+    return mask.reshape(batch, n_units, n_groups).repeat_interleave(cfg.mask_unit, dim=1)
+
+
+class Solver:
+    """Model + optimizer; :meth:`step` trains on one batch and returns its metrics."""
+
+    def __init__(self, model: HierarchicalMAE, groups: Sequence[Sequence[int]]) -> None:
+        cfg = model.cfg
+        self.model, self.groups = model, groups
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        )
+        self.n_steps = 0
+
+    def step(self, batch: torch.Tensor, generator: torch.Generator) -> dict[str, float]:
+        """zero_grad -> masked reconstruction loss -> backward -> optimizer step."""
+        cfg = self.model.cfg
+        self.model.train()
+        self.optimizer.zero_grad()
+        mask = random_mask(cfg, batch.shape[0], len(self.groups), generator)
+        loss = self.model(_patches(batch, self.groups, cfg.patch), mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.n_steps += 1
+        return {"loss": float(loss.detach())}
+
+
+def config_hash(cfg: MAEConfig, groups: Sequence[Sequence[int]]) -> str:
+    """Hash of the model/training config and the input layout (a checkpoint must match it)."""
+    text = json.dumps({"cfg": cfg.to_dict(), "groups": [list(g) for g in groups]})
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class BehaviourMAE:
+    """Estimator front end of the hierarchical MAE.
+
+    Parameters
+    ----------
+    config
+        Model and training settings.
+    max_gap_s
+        Longest all-NaN stretch a session may hold (longer ones are refused, by name).
+
+    Attributes
+    ----------
+    model_
+        The trained :class:`~.mae_model.HierarchicalMAE` (after :meth:`fit` or :meth:`load`).
+    mean_, std_
+        Per-channel normalisation fitted on the training sessions.
+    groups_
+        Channel indices of each token group.
+    history_
+        Loss per step.
+    n_steps_
+        Optimizer steps taken (across resumes).
+    """
+
+    def __init__(self, config: MAEConfig | None = None, max_gap_s: float = 10.0) -> None:
+        self.config = config or MAEConfig()
+        self.max_gap_s = max_gap_s
+
+    def _normaliser(self, inputs: Sequence[SessionInput], valid: Sequence[np.ndarray]) -> None:
+        x = np.concatenate([inp.x[ok] for inp, ok in zip(inputs, valid, strict=True)])
+        self.mean_ = x.mean(axis=0)
+        self.std_ = np.maximum(x.std(axis=0), 1e-3 * max(float(x.std()), 1e-6))
+
+    def _normalise(self, x: np.ndarray) -> np.ndarray:
+        return np.nan_to_num((x - self.mean_) / self.std_).astype(np.float32)
+
+    def fit(
+        self,
+        inputs: Sequence[SessionInput],
+        fps: float,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 100,
+    ) -> BehaviourMAE:
+        """Train self-supervised on every session; resume from ``checkpoint`` if it matches.
+
+        Returns
+        -------
+        BehaviourMAE
+            self, with the fitted attributes set.
+        """
+        cfg = self.config
+        valid = [check_session(inp, cfg.window, fps, self.max_gap_s) for inp in inputs]
+        self.groups_ = inputs[0].groups
+        self._normaliser(inputs, valid)
+        data = [torch.from_numpy(self._normalise(inp.x)) for inp in inputs]
+        sampler = WindowSampler(valid, cfg.window)
+        torch.manual_seed(cfg.seed)  # parameter initialisation only; batches use `gen`
+        self.model_ = HierarchicalMAE(cfg, [len(g) for g in self.groups_])
+        solver = Solver(self.model_, self.groups_)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        self.history_: list[float] = []
+        if checkpoint is not None and Path(checkpoint).is_file():
+            self._resume(Path(checkpoint), solver, gen)
+        t0, start = time.perf_counter(), solver.n_steps
+        while solver.n_steps < cfg.steps:
+            picks = sampler.sample(cfg.batch_size, gen)
+            batch = torch.stack([data[s][t : t + cfg.window] for s, t in picks])
+            self.history_.append(solver.step(batch, gen)["loss"])
+            if solver.n_steps % 50 == 0:
+                logger.info("step %d/%d loss %.4f", solver.n_steps, cfg.steps, self.history_[-1])
+            if checkpoint is not None and solver.n_steps % checkpoint_every == 0:
+                self._save(checkpoint, solver, gen)
+        elapsed = time.perf_counter() - t0
+        self.n_steps_ = solver.n_steps
+        self.sequences_per_s_ = (solver.n_steps - start) * cfg.batch_size / max(elapsed, 1e-9)
+        if checkpoint is not None:
+            self._save(checkpoint, solver, gen)
+        self.model_.eval()
+        return self
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _state(self, solver: Solver | None, gen: torch.Generator | None) -> dict:
+        state = {
+            "weights": self.model_.state_dict(),
+            "config": self.config.to_dict(),
+            "config_hash": config_hash(self.config, self.groups_),
+            "groups": [list(g) for g in self.groups_],
+            "mean": self.mean_,
+            "std": self.std_,
+            "history": list(self.history_),
+            "version": brainbehave.__version__,
+            "step": solver.n_steps if solver else self.n_steps_,
+        }
+        if solver is not None:
+            state["optimizer"] = solver.optimizer.state_dict()
+            state["generator"] = gen.get_state()
+        return state
+
+    def _save(self, path: str | Path, solver: Solver | None, gen: torch.Generator | None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(self._state(solver, gen), tmp)
+        os.replace(tmp, path)
+
+    def _resume(self, path: Path, solver: Solver, gen: torch.Generator) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if state.get("config_hash") != config_hash(self.config, self.groups_):
+            logger.warning("checkpoint %s is for another config; training from scratch", path)
+            return
+        self.model_.load_state_dict(state["weights"])
+        solver.optimizer.load_state_dict(state["optimizer"])
+        solver.n_steps = int(state["step"])
+        gen.set_state(state["generator"])
+        self.history_ = list(state["history"])
+        logger.info(
+            "resumed from %s at step %d (version %s)", path, solver.n_steps, state["version"]
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model (weights, config hash, normalisation, version) whole."""
+        self._save(path, None, None)
+
+    @classmethod
+    def load(cls, path: str | Path, max_gap_s: float = 10.0) -> BehaviourMAE:
+        """A fitted estimator from a file written by :meth:`save` or a checkpoint."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        raw = state["config"]
+        cfg = MAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        est = cls(cfg, max_gap_s)
+        est.groups_ = tuple(tuple(g) for g in state["groups"])
+        est.mean_, est.std_ = state["mean"], state["std"]
+        est.history_, est.n_steps_ = list(state["history"]), int(state["step"])
+        est.model_ = HierarchicalMAE(cfg, [len(g) for g in est.groups_])
+        est.model_.load_state_dict(state["weights"])
+        est.model_.eval()
+        return est
+
+    # -- embeddings -------------------------------------------------------------------------
+    def embed(self, inp: SessionInput, fps: float, batch: int = 64) -> dict[str, np.ndarray]:
+        """Per-frame embeddings of each level, (T, D_l); NaN on frames with missing pose.
+
+        Windows slide by half a window (the last one ends at the last frame); a frame's
+        embedding averages the tokens covering it in every window that holds it.
+        """
+        cfg = self.config
+        ok = check_session(inp, cfg.window, fps, self.max_gap_s)
+        if tuple(inp.groups) != tuple(self.groups_):
+            raise InputDataError(
+                f"{inp.name}: input channels {len(inp.x[0])} / groups differ from the trained "
+                "model's; embed with the keypoint groups the model was trained with."
+            )
+        n_t = inp.x.shape[0]
+        starts = sorted({*range(0, n_t - cfg.window + 1, cfg.window // 2), n_t - cfg.window})
+        x = torch.from_numpy(self._normalise(inp.x))
+        sums = [None, None, None]
+        count = np.zeros(n_t)
+        self.model_.eval()
+        with torch.no_grad():
+            for i in range(0, len(starts), batch):
+                chunk = starts[i : i + batch]
+                windows = torch.stack([x[t : t + cfg.window] for t in chunk])
+                levels = self.model_.encoder(_patches(windows, self.groups_, cfg.patch))
+                self._accumulate(levels, chunk, sums, n_t)
+                for t in chunk:
+                    count[t : t + cfg.window] += 1
+        out = {name: s / count[:, None] for name, s in zip(LEVELS, sums, strict=True)}
+        for value in out.values():
+            value[~ok] = np.nan
+        return out
+
+    def _accumulate(self, levels: list[torch.Tensor], starts: list[int], sums: list, n_t: int):
+        for li, (tokens, frames) in enumerate(
+            zip(levels, self.config.frames_per_token, strict=True)
+        ):
+            arr = tokens.reshape(tokens.shape[0], tokens.shape[1], -1).numpy()
+            per_frame = np.repeat(arr, frames, axis=1)
+            if sums[li] is None:
+                sums[li] = np.zeros((n_t, per_frame.shape[-1]))
+            for w, t in enumerate(starts):
+                sums[li][t : t + per_frame.shape[1]] += per_frame[w]

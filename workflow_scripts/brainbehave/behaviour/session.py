@@ -1,0 +1,165 @@
+"""One call per workflow step: read files, call the behaviour code, write files.
+
+The rule wrappers in ``rules/scripts/behaviour_*.py`` unpack Snakemake's inputs and params
+and call exactly one function here; the config dict stops at :meth:`BehaviourSettings.from_mapping`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from brainbehave.behaviour.features import (
+    BodyParts,
+    check_body_parts,
+    pose_view,
+    session_features,
+)
+from brainbehave.behaviour.labels import save_labels
+from brainbehave.behaviour.mae import LEVELS, BehaviourMAE, mae_inputs
+from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.rules import apply_rule_set, load_rule_set
+from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
+from brainbehave.pose import load_pose
+from brainbehave.provenance import versions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BehaviourSettings:
+    """The ``behaviour`` block of the config, typed."""
+
+    body: BodyParts = field(default_factory=BodyParts)
+    smooth_s: float = 0.05
+    mae: MAEConfig = field(default_factory=MAEConfig)
+    groups: Mapping[str, tuple[str, ...]] | None = None
+    max_gap_s: float = 10.0
+    segment: tuple[LevelSpec, ...] = field(default_factory=lambda: level_specs({}))
+
+    @classmethod
+    def from_mapping(cls, cfg: Mapping) -> BehaviourSettings:
+        """From the validated config block (schema defaults filled)."""
+        body = dict(cfg.get("body", {}))
+        if "forepaws" in body:
+            body["forepaws"] = tuple(body["forepaws"])
+        mae = dict(cfg.get("mae", {}))
+        mae_cfg = MAEConfig(
+            window=int(mae.get("window_frames", 96)),
+            steps=int(mae.get("steps", 600)),
+            batch_size=int(mae.get("batch_size", 32)),
+            mask_ratio=float(mae.get("mask_ratio", 0.75)),
+            learning_rate=float(mae.get("learning_rate", 1e-3)),
+            seed=int(mae.get("seed", 0)),
+        )
+        groups = {k: tuple(v) for k, v in mae.get("groups", {}).items()} or None
+        return cls(
+            body=BodyParts(**body),
+            smooth_s=float(cfg.get("smooth_s", 0.05)),
+            mae=mae_cfg,
+            groups=groups,
+            max_gap_s=float(mae.get("max_gap_s", 10.0)),
+            segment=level_specs(cfg.get("segment", {})),
+        )
+
+
+def _view(pose_path: str | Path, settings: BehaviourSettings):
+    ds = load_pose(pose_path)
+    view = pose_view(ds, settings.body, settings.smooth_s)
+    check_body_parts(settings.body, view.keypoints, f"{pose_path}")
+    return view
+
+
+def _save_nc(ds: xr.Dataset, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    os.replace(tmp, path)
+
+
+def write_features(pose_path: str, out: str, settings: BehaviourSettings) -> None:
+    """Per-frame features + egocentric pose of one session (netCDF)."""
+    view = _view(pose_path, settings)
+    ds = session_features(view)
+    ds.attrs.update(source=str(pose_path), versions=str(versions(("numpy", "movement"))))
+    _save_nc(ds, out)
+    logger.info("%s: %d features over %d frames", view.where, ds.sizes["feature"], ds.sizes["time"])
+
+
+def label_with_rules(
+    pose_path: str,
+    rules_path: str,
+    labels_out: str,
+    intervals_out: str,
+    settings: BehaviourSettings,
+) -> None:
+    """Rule-based labels of one session (per-frame labels + intervals)."""
+    view = _view(pose_path, settings)
+    rule_set = load_rule_set(rules_path, view.keypoints)
+    labels = apply_rule_set(rule_set, view)
+    save_labels(labels, labels_out, intervals_out)
+    for level in labels.data_vars:
+        logger.info(
+            "%s: %s labels on %d frames", view.where, level, int((labels[level] >= 0).sum())
+        )
+
+
+def train_mae(
+    pose_paths: Sequence[str], model_out: str, checkpoint: str, settings: BehaviourSettings
+) -> None:
+    """Train the hierarchical MAE over the cohort (resumes from ``checkpoint``)."""
+    views = [_view(p, settings) for p in pose_paths]
+    inputs = [mae_inputs(v, settings.groups) for v in views]
+    est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(inputs, views[0].fps, checkpoint)
+    est.save(model_out)
+    logger.info(
+        "trained %d steps (%.0f sequences/s), final loss %.4f",
+        est.n_steps_,
+        est.sequences_per_s_,
+        float(np.mean(est.history_[-20:])),
+    )
+
+
+def embed_session(pose_path: str, model_path: str, out: str, settings: BehaviourSettings) -> None:
+    """Per-level embeddings of one session (netCDF: level1..3 over time)."""
+    view = _view(pose_path, settings)
+    est = BehaviourMAE.load(model_path, settings.max_gap_s)
+    emb = est.embed(mae_inputs(view, settings.groups), view.fps)
+    ds = xr.Dataset(
+        {lvl: (("time", f"dim_{lvl}"), emb[lvl].astype(np.float32)) for lvl in LEVELS},
+        coords={"time": np.arange(view.xyz.shape[0]) / view.fps},
+        attrs={
+            "fps": view.fps,
+            "frames_per_token": str(est.config.frames_per_token),
+            "model": str(model_path),
+        },
+    )
+    _save_nc(ds, out)
+
+
+def _embeddings(path: str) -> tuple[dict[str, np.ndarray], float]:
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return {lvl: ds[lvl].values for lvl in LEVELS}, float(ds.attrs["fps"])
+
+
+def fit_segmenter(embedding_paths: Sequence[str], out: str, settings: BehaviourSettings) -> None:
+    """Cohort-level clustering of every embedding level."""
+    loaded = [_embeddings(p) for p in embedding_paths]
+    seg = Segmenter(settings.segment, loaded[0][1], seed=settings.mae.seed)
+    seg.fit([emb for emb, _ in loaded]).save(out)
+
+
+def segment_session(
+    embedding_path: str, segmenter_path: str, labels_out: str, intervals_out: str
+) -> None:
+    """MAE-based hierarchical segments of one session (labels + intervals, source mae)."""
+    emb, _ = _embeddings(embedding_path)
+    labels = Segmenter.load(segmenter_path).labels(emb, {"embeddings": str(embedding_path)})
+    save_labels(labels, labels_out, intervals_out)
