@@ -1,0 +1,16 @@
+"""Rule wrapper: train DeepLabCut on the cohort's labelled frames (logic in brainbehave.pose2d)."""
+
+from brainbehave.logs import rule_logging
+from brainbehave.pose2d.dlc import TrainSettings, output_to_log, train_model
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with rule_logging(snakemake.log[0]), output_to_log(snakemake.log[0]):
+    train_model(
+        snakemake.input.project,
+        snakemake.output.model,
+        TrainSettings.from_mapping(snakemake.params.settings),
+        snakemake.output.evaluation,
+        keypoints=snakemake.params.keypoints,
+        threads=snakemake.threads,
+    )

@@ -1,0 +1,133 @@
+"""DeepLabCut for real on a tiny virtual-lab cohort: train once, analyse, import, clean, score.
+
+The model is trained for one epoch (seconds): these tests check formats, file names and
+errors, not accuracy (see test_pose2d_accuracy.py for that).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from brainbehave.errors import ConfigError, InputDataError
+from brainbehave.paths import Paths
+from brainbehave.pose import load_pose, provenance_of, save_pose
+from brainbehave.pose2d.accuracy import session_accuracy
+from brainbehave.pose2d.analyze import analyze_video
+from brainbehave.pose2d.clean import CleanSettings, clean_pose
+from brainbehave.pose2d.dlc import TrainSettings, train_model
+from brainbehave.pose2d.io import dlc_h5_to_pose
+from brainbehave.synth.cohort import generate_cohort
+from brainbehave.synth.settings import SynthSettings
+from brainbehave.synth.skeleton import KEYPOINTS
+
+TINY = SynthSettings(
+    seed=5,
+    subjects=1,
+    sessions_per_subject=1,
+    duration_s=2,
+    cameras=2,
+    image_size=(96, 72),
+    n_units=5,
+    dropped_frames=1,
+    dlc_labelled_frames=16,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_lab(tmp_path_factory) -> Paths:
+    """A one-session, two-camera virtual-lab cohort with 96x72 videos."""
+    return generate_cohort(TINY, tmp_path_factory.mktemp("lab"), jobs=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_lab: Paths, tmp_path_factory) -> Path:
+    """A DeepLabCut model trained for one epoch on the tiny cohort's labelled frames."""
+    out = tmp_path_factory.mktemp("pose2d")
+    train_model(
+        tiny_lab.synth_dlc_project(),
+        out / "model",
+        TrainSettings(epochs=1, batch_size=8, device="cpu"),
+        out / "evaluation.json",
+        keypoints=KEYPOINTS,
+    )
+    return out / "model"
+
+
+def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -> None:
+    info = json.loads((tiny_model.parent / "evaluation.json").read_text())
+    assert info["bodyparts"] == list(KEYPOINTS)
+    assert info["n_train"] + info["n_test"] == 16 and info["n_test"] >= 1
+    assert info["train_rmse"] > 0 and info["test_rmse"] > 0
+    assert info["settings"]["net_type"] == "cspnext_s" and info["settings"]["init"] == "scratch"
+    assert info["versions"]["deeplabcut"] == "3.0.2"
+    assert list(tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt"))
+
+
+def test_analysis_writes_exactly_the_declared_files(
+    tiny_lab: Paths, tiny_model: Path, tmp_path: Path
+) -> None:
+    video = tiny_lab.synth_video("rat01", "ses01", "camA")
+    out = tmp_path / "rat01" / "ses01"
+    info = analyze_video(
+        tiny_model, video, out / "camA_dlc.h5", labeled_video=out / "camA_labeled.mp4"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["camA_dlc.h5", "camA_labeled.mp4"]
+    table = pd.read_hdf(out / "camA_dlc.h5")
+    assert len(table) == info.n_frames == 59  # 60 exposures, one dropped
+    assert list(table.columns.get_level_values("bodyparts").unique()) == list(KEYPOINTS)
+    assert list(table.columns.get_level_values("coords").unique()) == ["x", "y", "likelihood"]
+
+    pose = dlc_h5_to_pose(out / "camA_dlc.h5", info.fps, camera="camA", n_frames=info.n_frames)
+    cleaned = clean_pose(pose, CleanSettings())
+    save_pose(cleaned, out / "camA.nc")
+    back = load_pose(out / "camA.nc")
+    assert back.attrs["camera"] == "camA" and back.attrs["fps"] == 30.0
+    steps = [s["step"] for s in provenance_of(back)["steps"]]
+    assert steps == ["import", "likelihood_threshold", "interpolate_gaps"]
+
+    # the accuracy report runs end to end (a one-epoch model is not accurate: no threshold)
+    save_pose(pose, out / "camA_raw.nc")
+    table = session_accuracy(
+        [out / "camA_raw.nc"], tiny_lab.synth_truth("rat01", "ses01"), tmp_path / "acc.tsv"
+    )
+    assert "all" in set(table["keypoint"]) and set(table["keypoint"]) <= {*KEYPOINTS, "all"}
+    assert (table["camera"] == "camA").all() and (tmp_path / "acc.tsv").is_file()
+
+
+def test_truncated_video_fails_before_deeplabcut_naming_camera_and_file(
+    tiny_lab: Paths, tiny_model: Path, tmp_path: Path
+) -> None:
+    data = Path(tiny_lab.synth_video("rat01", "ses01", "camB")).read_bytes()
+    broken = tmp_path / "camB.mp4"
+    broken.write_bytes(data[: len(data) // 3])
+    with pytest.raises(InputDataError, match=r"rat01/ses01 camera camB: video .*camB\.mp4"):
+        analyze_video(tiny_model, broken, tmp_path / "camB_dlc.h5", where="rat01/ses01 camera camB")
+    assert not (tmp_path / "camB_dlc.h5").exists()
+
+
+def test_a_moved_model_folder_still_analyses(
+    tiny_lab: Paths, tiny_model: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "elsewhere" / "model"
+    shutil.copytree(tiny_model, moved)
+    info = analyze_video(moved, tiny_lab.synth_video("rat01", "ses01", "camB"), tmp_path / "b.h5")
+    assert len(pd.read_hdf(tmp_path / "b.h5")) == info.n_frames
+
+
+def test_project_bodyparts_that_differ_stop_training_at_once(
+    tiny_lab: Paths, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"bodyparts .* differ from pose2d.keypoints"):
+        train_model(
+            tiny_lab.synth_dlc_project(),
+            tmp_path / "model",
+            TrainSettings(epochs=1),
+            tmp_path / "e.json",
+            keypoints=["nose", "tail_base"],
+        )
+    assert not (tmp_path / "model").exists()

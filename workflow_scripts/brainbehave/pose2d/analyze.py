@@ -1,0 +1,153 @@
+"""Run a trained DeepLabCut model on one video, writing exactly the files a rule declares.
+
+``deeplabcut.analyze_videos`` names its output after the video, the network, the project
+date and the snapshot epoch; it is run into a private temporary folder beside the declared
+output and its ``.h5`` is renamed to that output. The video is checked with OpenCV first, so a
+truncated or empty video fails with a message naming the session, camera and file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from brainbehave.errors import InputDataError
+from brainbehave.pose2d.dlc import model_info, resolve_device, set_threads
+from brainbehave.pose2d.project import read_project
+from brainbehave.pose2d.video import VideoInfo, check_video
+
+logger = logging.getLogger(__name__)
+
+
+def _config_for(model_dir: Path) -> Path:
+    """The model's ``config.yaml``, its ``project_path`` updated if the folder was moved.
+
+    DeepLabCut finds the model through ``project_path`` and the training metadata beside the
+    config, so a model folder copied elsewhere (e.g. from a cluster) needs the path rewritten;
+    the rewrite is atomic and gives the same content for every job that does it.
+    """
+    path = model_dir / "config.yaml"
+    cfg = read_project(path)
+    if Path(cfg["project_path"]) != model_dir:
+        logger.warning("model folder moved: setting project_path to %s", model_dir)
+        cfg["project_path"] = str(model_dir)
+        tmp = path.with_name(f".config.{os.getpid()}.tmp")
+        tmp.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        os.replace(tmp, path)
+    return path
+
+
+def analyze_video(
+    model_dir: str | Path,
+    video: str | Path,
+    out_h5: str | Path,
+    *,
+    batch_size: int = 8,
+    device: str = "auto",
+    threads: int = 1,
+    labeled_video: str | Path | None = None,
+    where: str = "video",
+) -> VideoInfo:
+    """Predict 2D pose on a video with a model from :func:`~brainbehave.pose2d.dlc.train_model`.
+
+    Parameters
+    ----------
+    model_dir
+        The model folder (the ``pose2d_train`` rule's output).
+    video
+        The video; checked with OpenCV before DeepLabCut runs.
+    out_h5
+        Where DeepLabCut's ``.h5`` goes (renamed from its dated name).
+    batch_size, device, threads
+        Inference batch size, ``auto``/``cpu``/``cuda``, torch threads.
+    labeled_video
+        Optional path of an ``.mp4`` with the predictions drawn on the frames (QC).
+    where
+        Named in error messages, e.g. ``"rat01/ses01 camera camA"``.
+
+    Returns
+    -------
+    VideoInfo
+        The video's frame count, fps and size.
+
+    Raises
+    ------
+    InputDataError
+        Unreadable, truncated or empty video, or DeepLabCut predicting a different number of
+        frames than the video has.
+    """
+    model_dir, out_h5 = Path(model_dir).absolute(), Path(out_h5)
+    info = check_video(video, where)
+    shuffle = int(model_info(model_dir)["settings"]["shuffle"])
+    set_threads(threads)
+    out_h5.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out_h5.stem}.", dir=out_h5.parent) as tmp:
+        work = Path(tmp).absolute()
+        config = _config_for(model_dir)
+        _run_dlc(config, info, work, shuffle, batch_size, device, labeled_video is not None)
+        produced = sorted(work.glob(f"{info.path.stem}DLC_*.h5"))
+        if len(produced) != 1:
+            raise RuntimeError(
+                f"{where}: expected one DeepLabCut .h5 for {info.path.name} in {work}, found "
+                f"{[p.name for p in produced]}."
+            )
+        _check_length(produced[0], info, where)
+        shutil.move(produced[0], out_h5)
+        if labeled_video is not None:
+            _move_labeled(work, info, Path(labeled_video), where)
+    return info
+
+
+def _run_dlc(
+    config: Path, info: VideoInfo, work: Path, shuffle: int, batch_size: int, device: str, qc: bool
+) -> None:
+    import deeplabcut
+
+    t0 = time.perf_counter()
+    deeplabcut.analyze_videos(
+        str(config),
+        [str(info.path.absolute())],
+        shuffle=shuffle,
+        destfolder=str(work),
+        device=resolve_device(device),
+        batch_size=batch_size,
+        auto_track=False,
+    )
+    elapsed = time.perf_counter() - t0
+    logger.info(
+        "analysed %s: %d frames in %.1f s (%.1f frames/s)",
+        info.path,
+        info.n_frames,
+        elapsed,
+        info.n_frames / elapsed,
+    )
+    if qc:
+        # DeepLabCut silently skips a relative destfolder: `work` is absolute.
+        deeplabcut.create_labeled_video(
+            str(config), [str(info.path.absolute())], shuffle=shuffle, destfolder=str(work)
+        )
+
+
+def _check_length(h5: Path, info: VideoInfo, where: str) -> None:
+    import pandas as pd
+
+    n = len(pd.read_hdf(h5))
+    if n != info.n_frames:
+        raise InputDataError(
+            f"{where}: DeepLabCut predicted {n} frames but video {info.path} has "
+            f"{info.n_frames}; the video may be damaged. Re-encode it and run again."
+        )
+
+
+def _move_labeled(work: Path, info: VideoInfo, target: Path, where: str) -> None:
+    made = sorted(work.glob(f"{info.path.stem}*labeled*.mp4"))
+    if not made:
+        raise RuntimeError(f"{where}: DeepLabCut made no labelled video in {work}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(made[0], target)

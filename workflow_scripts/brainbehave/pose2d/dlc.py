@@ -1,0 +1,397 @@
+"""DeepLabCut 3 (PyTorch engine): training dataset, model initialisation, training, evaluation.
+
+A lab's project is never modified: :func:`train_model` copies its ``config.yaml`` and
+``labeled-data`` into the model folder (the rule's output) and trains there, so the model
+folder is a self-contained DeepLabCut project that :mod:`brainbehave.pose2d.analyze` points
+``analyze_videos`` at. ``deeplabcut`` is imported inside the functions that need it (the import
+takes 5-9 s and 1.5 GB).
+
+From-scratch initialisation (works offline) follows what DeepLabCut 3.0.2 actually honours:
+``pretrained: false`` in ``pytorch_config.yaml`` is overwritten and the hub is still called,
+so the model is built with ``PoseModel.build(..., pretrained_backbone=False)``, its weights are
+saved as a snapshot and training starts from that snapshot (``weight_init``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from brainbehave import provenance
+from brainbehave.errors import ConfigError, InputDataError
+from brainbehave.pose2d.project import (
+    check_bodyparts,
+    copy_project,
+    n_labelled_frames,
+    read_project,
+    split_indices,
+)
+from brainbehave.pose2d.weights import check_backbone_weights
+
+logger = logging.getLogger(__name__)
+
+INITS = ("scratch", "pretrained")
+MODEL_INFO = "brainbehave_model.json"
+_DLC_VERSIONS = ("deeplabcut", "torch", "numpy", "opencv-python-headless")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train a DeepLabCut model (the ``pose2d.train`` block of the config).
+
+    Attributes
+    ----------
+    net_type
+        DeepLabCut net type (``cspnext_s``, ``resnet_50``, ``hrnet_w18``, ...).
+    init
+        ``scratch`` (random weights, offline) or ``pretrained`` (ImageNet backbone: needs the
+        weights on disk or internet).
+    epochs, batch_size
+        Training length and batch size.
+    train_fraction
+        Fraction of labelled frames used for training; the rest is DeepLabCut's test set.
+    split_seed
+        Seed of the random train/test split (a local generator: reproducible).
+    test_indices
+        Explicit test frames (indices into the project's labelled frames); overrides
+        ``train_fraction`` when given.
+    shuffle
+        DeepLabCut's shuffle number.
+    seed
+        Training seed (DeepLabCut's ``train_settings.seed``).
+    device
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+    head_upsampling
+        Number of stride-2 deconvolutions in the heatmap head (None: DeepLabCut's default, one).
+        More layers give finer heatmaps; small animals in small frames need them (cspnext_s's
+        backbone has stride 32, so one layer leaves a heatmap cell of 16 px).
+    """
+
+    net_type: str = "cspnext_s"
+    init: str = "scratch"
+    epochs: int = 40
+    batch_size: int = 8
+    train_fraction: float = 0.8
+    split_seed: int = 0
+    test_indices: tuple[int, ...] | None = None
+    shuffle: int = 1
+    seed: int = 42
+    device: str = "auto"
+    head_upsampling: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ConfigError(f"pose2d.train.init must be one of {INITS}, got {self.init!r}.")
+        if not 0 < self.train_fraction < 1:
+            raise ConfigError(
+                f"pose2d.train.train_fraction must lie in (0, 1), got {self.train_fraction!r}."
+            )
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("pose2d.train.epochs and batch_size must be at least 1.")
+        if self.head_upsampling is not None and not 1 <= self.head_upsampling <= 4:
+            raise ConfigError(
+                f"pose2d.train.head_upsampling must be 1..4 or null, got {self.head_upsampling!r}."
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TrainSettings:
+        """Build from a config mapping; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        if unknown := sorted(set(values) - names):
+            raise ConfigError(f"Unknown pose2d.train setting(s) {unknown}; known: {sorted(names)}.")
+        kwargs = dict(values)
+        if kwargs.get("test_indices") is not None:
+            kwargs["test_indices"] = tuple(int(i) for i in kwargs["test_indices"])
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-type dictionary (for JSON and provenance)."""
+        out = dataclasses.asdict(self)
+        out["test_indices"] = list(self.test_indices) if self.test_indices else None
+        return out
+
+
+@contextlib.contextmanager
+def output_to_log(log_path: str | Path) -> Iterator[None]:
+    """Send what DeepLabCut prints (progress bars, configs) to the rule's log, not the terminal.
+
+    The log is opened for appending, after :func:`brainbehave.logs.rule_logging` created it.
+    """
+    with (
+        open(log_path, "a", encoding="utf-8", buffering=1) as fh,
+        contextlib.redirect_stdout(fh),
+        contextlib.redirect_stderr(fh),
+    ):
+        yield
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def set_threads(threads: int) -> None:
+    """Limit torch (and OpenMP) to the cores the rule owns."""
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    torch.set_num_threads(max(1, int(threads)))
+
+
+# -- dataset, model, training, evaluation ---------------------------------------------------
+def model_folder(config_path: str | Path, settings: TrainSettings) -> Path:
+    """The shuffle's model folder (``dlc-models-pytorch/iteration-N/...``), absolute."""
+    from deeplabcut.core.engine import Engine
+    from deeplabcut.utils.auxiliaryfunctions import get_model_folder
+
+    cfg = read_project(config_path)
+    fraction = cfg["TrainingFraction"][0]
+    rel = get_model_folder(fraction, settings.shuffle, cfg, engine=Engine.PYTORCH)
+    return Path(config_path).parent / rel
+
+
+def create_dataset(config_path: str | Path, settings: TrainSettings) -> tuple[list, list]:
+    """Create DeepLabCut's training dataset with an explicit train/test split."""
+    import deeplabcut
+
+    n = n_labelled_frames(config_path)
+    train, test = split_indices(
+        n, settings.train_fraction, settings.split_seed, settings.test_indices
+    )
+    # DeepLabCut names the shuffle after the split's real fraction and finds it through the
+    # config's TrainingFraction[0] (trainingsetindex 0): make the two agree.
+    cfg = read_project(config_path)
+    cfg["TrainingFraction"] = [round(len(train) / n, 2)]
+    Path(config_path).write_text(yaml.safe_dump(cfg, sort_keys=False))
+    deeplabcut.create_training_dataset(
+        str(config_path),
+        Shuffles=[settings.shuffle],
+        net_type=settings.net_type,
+        trainIndices=[train],
+        testIndices=[test],
+        userfeedback=False,
+    )
+    logger.info(
+        "training dataset: %d train / %d test frames, %s", len(train), len(test), settings.net_type
+    )
+    return train, test
+
+
+def set_head_upsampling(config_path: str | Path, settings: TrainSettings) -> None:
+    """Give the bodypart head ``settings.head_upsampling`` stride-2 deconvolutions.
+
+    Written into the shuffle's ``pytorch_config.yaml``, which both the from-scratch snapshot
+    and DeepLabCut's training build the model from. Channels halve at each layer (>= 64).
+    """
+    if settings.head_upsampling is None:
+        return
+    path = model_folder(config_path, settings) / "train" / "pytorch_config.yaml"
+    pose_cfg = yaml.safe_load(path.read_text())
+    head = pose_cfg["model"]["heads"]["bodypart"]
+    n = settings.head_upsampling
+    for key in ("heatmap_config", "locref_config"):
+        first, last = head[key]["channels"][0], head[key]["channels"][-1]
+        middle = [max(64, first // 2 ** (i + 1)) for i in range(n - 1)]
+        head[key] = {"channels": [first, *middle, last], "kernel_size": [3] * n, "strides": [2] * n}
+    path.write_text(yaml.safe_dump(pose_cfg, sort_keys=False))
+
+
+def scratch_snapshot(config_path: str | Path, settings: TrainSettings) -> Path:
+    """Randomly initialised weights of the shuffle's model, saved as a snapshot (no network)."""
+    import torch
+    from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
+
+    folder = model_folder(config_path, settings)
+    pose_cfg = yaml.safe_load((folder / "train" / "pytorch_config.yaml").read_text())
+    torch.manual_seed(settings.seed)
+    model = PoseModel.build(pose_cfg["model"], pretrained_backbone=False)
+    path = folder / "train" / "init-scratch.pt"
+    torch.save({"model": model.state_dict()}, path)
+    return path
+
+
+def train(config_path: str | Path, settings: TrainSettings, init_snapshot: Path | None) -> None:
+    """Train the shuffle's model (from `init_snapshot`, or DeepLabCut's pretrained backbone)."""
+    import deeplabcut
+
+    updates: dict[str, Any] = {
+        "data.train.crop_sampling": None,  # the default pads small frames to 448 px
+        "train_settings.seed": settings.seed,
+        # Evaluate every few epochs so DeepLabCut keeps its "best" snapshot.
+        "runner.eval_interval": max(1, settings.epochs // 5),
+        # DeepLabCut's learning-rate steps sit at epochs 90 and 120, which a short CPU
+        # training never reaches: step down at the same fractions of the epochs asked for.
+        "runner.scheduler": {
+            "type": "LRListScheduler",
+            "params": {
+                "lr_list": [[1e-4], [1e-5]],
+                "milestones": [
+                    max(1, int(0.75 * settings.epochs)),
+                    max(2, int(0.9 * settings.epochs)),
+                ],
+            },
+        },
+    }
+    if init_snapshot is not None:
+        updates["train_settings.weight_init"] = {
+            "snapshot_path": str(Path(init_snapshot).absolute()),
+            "with_decoder": False,
+        }
+    deeplabcut.train_network(
+        str(config_path),
+        shuffle=settings.shuffle,
+        device=resolve_device(settings.device),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        save_epochs=settings.epochs,
+        max_snapshots_to_keep=2,
+        pytorch_cfg_updates=updates,
+    )
+
+
+def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, float]:
+    """DeepLabCut's evaluation of the last snapshot: train/test RMSE in px (and mAP)."""
+    import deeplabcut
+
+    deeplabcut.evaluate_network(
+        str(config_path), shuffles=[settings.shuffle], device=resolve_device(settings.device)
+    )
+    folder = Path(config_path).parent / "evaluation-results-pytorch"
+    found = sorted(folder.rglob(f"*shuffle{settings.shuffle}_*-results.csv"), key=os.path.getmtime)
+    if not found:
+        raise RuntimeError(f"DeepLabCut wrote no evaluation results under {folder}.")
+    row = pd.read_csv(found[-1]).iloc[-1]
+    keys = (
+        "train rmse",
+        "test rmse",
+        "train rmse_pcutoff",
+        "test rmse_pcutoff",
+        "train mAP",
+        "test mAP",
+    )
+    return {k.replace(" ", "_"): _float_or_none(row.get(k)) for k in keys} | {
+        "pcutoff": _float_or_none(row.get("pcutoff"))
+    }
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def train_model(
+    project_dir: str | Path,
+    model_dir: str | Path,
+    settings: TrainSettings,
+    evaluation_json: str | Path,
+    *,
+    keypoints: Sequence[str] | None = None,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Train a DeepLabCut model on a project's labelled frames and save its evaluation.
+
+    Parameters
+    ----------
+    project_dir
+        The lab's (or the virtual lab's) DeepLabCut project; read only.
+    model_dir
+        Output folder, created: a self-contained copy of the project holding the model.
+    settings
+        Net type, initialisation, epochs, batch size, split, device.
+    evaluation_json
+        Output: DeepLabCut's train/test error in px, the split and the settings.
+    keypoints
+        Bodyparts the rest of the pipeline expects (None: accept the project's).
+    threads
+        Torch threads (the rule's ``threads``).
+
+    Returns
+    -------
+    dict
+        What was written to `evaluation_json`.
+
+    Raises
+    ------
+    ConfigError
+        Bodyparts that differ from `keypoints`, or bad settings.
+    MissingWeightsError
+        ``init: pretrained`` without the weights on disk and no way to download them.
+    """
+    t0 = time.perf_counter()
+    model_dir = Path(model_dir).absolute()
+    project = read_project(Path(project_dir) / "config.yaml")
+    check_bodyparts(project, keypoints, f"DeepLabCut project {project_dir}")
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    set_threads(threads)
+    config = copy_project(project_dir, model_dir)
+    train_idx, test_idx = create_dataset(config, settings)
+    set_head_upsampling(config, settings)
+    init = None
+    if settings.init == "scratch":
+        init = scratch_snapshot(config, settings)
+    else:
+        pose_cfg = yaml.safe_load(
+            (model_folder(config, settings) / "train" / "pytorch_config.yaml").read_text()
+        )
+        check_backbone_weights(pose_cfg["model"]["backbone"], settings.net_type)
+    train(config, settings, init)
+    t_train = time.perf_counter() - t0
+    metrics = evaluate(config, settings)
+    info = {
+        "project": str(Path(project_dir).absolute()),
+        "bodyparts": list(project["bodyparts"]),
+        "n_train": len(train_idx),
+        "n_test": len(test_idx),
+        "test_indices": test_idx,
+        "settings": settings.as_dict(),
+        "threads": threads,
+        "device": resolve_device(settings.device),
+        "train_seconds": round(t_train, 1),
+        "versions": provenance.versions(_DLC_VERSIONS),
+        **metrics,
+    }
+    (model_dir / MODEL_INFO).write_text(json.dumps(info, indent=2))
+    Path(evaluation_json).parent.mkdir(parents=True, exist_ok=True)
+    Path(evaluation_json).write_text(json.dumps(info, indent=2))
+    logger.info(
+        "trained %s (%s) %d epochs in %.0f s: train %.2f px, test %.2f px",
+        settings.net_type,
+        settings.init,
+        settings.epochs,
+        t_train,
+        metrics["train_rmse"] or float("nan"),
+        metrics["test_rmse"] or float("nan"),
+    )
+    return info
+
+
+def model_info(model_dir: str | Path) -> dict[str, Any]:
+    """What :func:`train_model` recorded about a model folder."""
+    path = Path(model_dir) / MODEL_INFO
+    if not path.is_file():
+        raise InputDataError(
+            f"{model_dir} is not a model trained by brainbehave (no {MODEL_INFO}); run the "
+            "pose2d_train rule, or point pose2d at a model folder it wrote."
+        )
+    return json.loads(path.read_text())
