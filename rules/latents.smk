@@ -1,0 +1,69 @@
+# Stage 5: joint latent models of neural activity and behaviour (contrastive, hybrid,
+# generative), fitted on the cohort's aligned sessions, and each model's trust scorecard.
+# The virtual lab's ground truth (behaviour, true latents) is read beside the aligned data.
+from brainbehave.latents.pipeline import LatentsPlan, ModelSpec
+
+LATENTS = config["latents"]
+# Input functions and targets: brainbehave.latents.pipeline.LatentsPlan (tested there).
+LATENTS_PLAN = LatentsPlan(
+    sessions=COHORT.sessions,
+    paths=PATHS,
+    models={
+        name: ModelSpec.from_config(name, cfg, LATENTS)
+        for name, cfg in (LATENTS["models"].items() if LATENTS["enabled"] else [])
+    },
+)
+# Code of the package that the latent rules run: part of params, so an edit reruns them.
+LATENTS_CODE = code_hash(["latents", "align", "truth", "errors"])
+
+STAGE_TARGETS.append(LATENTS_PLAN.targets)
+
+
+rule latents_fit:
+    wildcard_constraints:
+        model=ID,
+    input:
+        aligned=LATENTS_PLAN.aligned(),
+        truth=LATENTS_PLAN.truths(),
+    output:
+        model=PATHS.latents_model("{model}"),
+        embeddings=LATENTS_PLAN.embeddings("{model}"),
+    log:
+        PATHS.model_log("latents_fit", "{model}"),
+    params:
+        spec=LATENTS_PLAN.spec_of,
+        sessions=LATENTS_PLAN.session_names(),
+        device="auto" if LATENTS["gpu"] else "cpu",
+        code=LATENTS_CODE,
+    threads: LATENTS["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=1 if LATENTS["gpu"] else 0,
+    conda:
+        "../envs/latents.yaml"
+    script:
+        "scripts/latents_fit.py"
+
+
+rule latents_score:
+    wildcard_constraints:
+        model=ID,
+    input:
+        model=PATHS.latents_model("{model}"),
+        embeddings=LATENTS_PLAN.embeddings_of,
+    output:
+        scorecard=PATHS.latents_scorecard("{model}"),
+        plot=PATHS.latents_plot("{model}"),
+    log:
+        PATHS.model_log("latents_score", "{model}"),
+    params:
+        code=LATENTS_CODE,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/latents.yaml"
+    script:
+        "scripts/latents_score.py"

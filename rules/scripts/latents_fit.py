@@ -1,0 +1,33 @@
+"""Rule wrapper: fit one latent model on the cohort (brainbehave.latents.pipeline)."""
+
+from brainbehave import provenance
+from brainbehave.latents.pipeline import ModelSpec, fit_cohort, read_session
+from brainbehave.logs import rule_logging
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with rule_logging(snakemake.log[0]):
+    import torch
+
+    torch.set_num_threads(snakemake.threads)
+    spec_dict = dict(snakemake.params.spec)
+    spec = ModelSpec(**{**spec_dict, "seeds": tuple(spec_dict["seeds"])})
+    truths = list(snakemake.input.truth) or [None] * len(snakemake.input.aligned)
+    sessions = [
+        read_session(aligned, truth, key)
+        for aligned, truth, key in zip(
+            snakemake.input.aligned, truths, snakemake.params.sessions, strict=True
+        )
+    ]
+    fit_cohort(
+        spec,
+        sessions,
+        snakemake.output.model,
+        list(snakemake.output.embeddings),
+        device=snakemake.params.device,
+        provenance={
+            "tool": "brainbehave latents_fit",
+            "code": snakemake.params.code,
+            **provenance.versions(["numpy", "torch", "scikit-learn"]),
+        },
+    )

@@ -1,0 +1,83 @@
+"""The contrastive estimator: fit/transform, seeds, checkpoints, multi-session, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brainbehave.errors import InputDataError
+from brainbehave.latents import ContrastiveEmbedding, metrics
+from brainbehave.latents.models import MODELS
+
+
+def small(**kw):
+    return ContrastiveEmbedding(**{"steps": 60, "batch_size": 64, "device": "cpu", **kw})
+
+
+def test_same_seed_gives_the_same_embedding_and_another_seed_does_not(data):
+    x, y = data
+    a = small(conditional="behaviour", seed=3, steps=20).fit(x, y).transform(x)
+    b = small(conditional="behaviour", seed=3, steps=20).fit(x, y).transform(x)
+    c = small(conditional="behaviour", seed=4, steps=20).fit(x, y).transform(x)
+    assert a.shape == (len(x), 3)
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_behaviour_embedding_decodes_position_and_beats_the_time_shifted_null(data, split):
+    x, y = data
+    fast = {"conditional": "behaviour", "steps": 150, "learning_rate": 1e-2}
+    train = split == 0  # fit on the training blocks only, decode the held-out ones
+    emb = small(**fast).fit(x[train], y[train]).transform(x)
+    null = small(**fast).fit(metrics.time_shift(x)[train], y[train])
+    real = metrics.decode(emb, y, split)["r2"]
+    shifted = metrics.decode(null.transform(metrics.time_shift(x)), y, split)["r2"]
+    assert real > 0.1 and real > shifted + 0.5
+
+
+def test_checkpoint_resume_equals_an_uninterrupted_fit(data, tmp_path):
+    x, _ = data
+    whole = small(steps=40).fit(x).transform(x)
+    ckpt = tmp_path / "fit.pt"
+    small(steps=20, checkpoint=ckpt, checkpoint_every=10).fit(x)
+    resumed = small(steps=40, checkpoint=ckpt, checkpoint_every=10).fit(x)
+    assert resumed.solver_.history[0]["loss"] == pytest.approx(resumed.loss_history_[0])
+    assert len(resumed.loss_history_) == 40
+    np.testing.assert_allclose(resumed.transform(x), whole, atol=1e-5)
+
+
+def test_save_and_load_give_the_same_embedding(data, tmp_path):
+    x, _ = data
+    model = small(similarity="euclidean", model="offset5").fit(x)
+    model.save(tmp_path / "m.pt")
+    again = ContrastiveEmbedding.load(tmp_path / "m.pt")
+    np.testing.assert_array_equal(again.transform(x), model.transform(x))
+
+
+def test_multi_session_takes_different_neuron_counts(data):
+    x, y = data
+    model = small(conditional="behaviour", multi_session=True).fit([x, x[:, :20]], [y, y])
+    assert model.transform(x[:, :20], session=1).shape == (len(x), 3)
+    with pytest.raises(InputDataError, match=r"shape \(time, 20\) for session 1"):
+        model.transform(x, session=1)
+
+
+def test_single_session_model_refuses_sessions_with_different_units(data):
+    x, _ = data
+    with pytest.raises(InputDataError, match="different numbers of units \\[30, 20\\]"):
+        small().fit([x, x[:, :20]])
+
+
+def test_unknown_conditional_and_model_are_named(data):
+    x, _ = data
+    with pytest.raises(InputDataError, match="conditional must be one of"):
+        small(conditional="space").fit(x)
+    with pytest.raises(KeyError, match="known: \\['offset1', 'offset10', 'offset5'\\]"):
+        small(model="resnet").fit(x)
+    assert MODELS["offset10"]([4], 3).receptive_field == 10
+
+
+def test_transform_leaves_the_model_in_train_mode(data):
+    x, _ = data
+    model = small(steps=2).fit(x)
+    model.transform(x)
+    assert model.model_.training

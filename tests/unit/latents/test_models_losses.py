@@ -1,0 +1,74 @@
+"""Hybrid and generative models, losses and metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from brainbehave.errors import InputDataError
+from brainbehave.latents import HybridEmbedding, PoissonVAE, losses, metrics
+
+
+def test_hybrid_reconstructs_rates_and_reports_each_term(data):
+    x, y = data
+    model = HybridEmbedding(
+        steps=80, batch_size=64, behaviour_weight=1.0, device="cpu", learning_rate=3e-3
+    ).fit(x, y)
+    first, last = model.solver_.history[0], model.solver_.history[-1]
+    assert {"reconstruction", "behaviour", "align", "uniform"} <= set(last)
+    assert last["reconstruction"] < first["reconstruction"]
+    rates = model.predict_rates(x)
+    assert rates.shape == x.shape and np.all(rates > 0)
+
+
+def test_pivae_uses_the_label_prior_and_round_trips(data, tmp_path):
+    x, y = data
+    model = PoissonVAE(steps=80, batch_size=64, device="cpu").fit(x, y)
+    with_labels, without = model.transform(x, y), model.transform(x)
+    assert with_labels.shape == (len(x), 3) and not np.allclose(with_labels, without)
+    again = PoissonVAE.from_state(model.to_state())
+    np.testing.assert_array_equal(again.transform(x, y), with_labels)
+
+
+def test_gaussian_likelihood_for_traces(data):
+    x, _ = data
+    model = PoissonVAE(steps=5, batch_size=64, likelihood="gaussian", device="cpu").fit(x)
+    assert np.isfinite(model.loss_history_).all()
+
+
+def test_infonce_prefers_aligned_positives():
+    torch.manual_seed(0)
+    ref = torch.nn.functional.normalize(torch.randn(64, 3), dim=1)
+    neg = torch.nn.functional.normalize(torch.randn(64, 3), dim=1)
+    for kind in ("cosine", "euclidean"):
+        good = losses.infonce(ref, ref, neg, 0.5, kind)[0]
+        bad = losses.infonce(ref, -ref, neg, 0.5, kind)[0]
+        assert good < bad
+
+
+def test_poisson_nll_is_smallest_at_the_true_rate():
+    counts = torch.poisson(torch.full((2000,), 3.0))
+    nll = [float(losses.poisson_nll(torch.full((2000,), np.log(r)), counts)) for r in (1, 3, 9)]
+    assert nll[1] < nll[0] and nll[1] < nll[2]
+
+
+def test_similarity_measures_see_rotations_as_identical_and_noise_as_different():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 3))
+    rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    same = metrics.similarity(a, 2 * a @ rot)
+    other = metrics.similarity(a, rng.normal(size=(400, 3)))
+    assert same["cka"] == pytest.approx(1) and same["procrustes"] == pytest.approx(0, abs=1e-6)
+    assert same["cca"] == pytest.approx(1) and same["rsa"] == pytest.approx(1)
+    assert other["cka"] < 0.1 and other["procrustes"] > 0.9
+    assert metrics.consistency(a, a @ rot + 1) == pytest.approx(1)
+
+
+def test_decode_reports_accuracy_for_labels_and_refuses_a_split_without_test(split):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 1200)
+    emb = np.eye(3)[labels] + 0.01 * rng.normal(size=(1200, 3))
+    assert metrics.decode(emb, labels, split)["accuracy"] == 1.0
+    with pytest.raises(InputDataError, match="got 1200 train and 0 test"):
+        metrics.decode(emb, labels, np.zeros(1200))

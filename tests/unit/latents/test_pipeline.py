@@ -1,0 +1,101 @@
+"""The rules' functions: model specs from config, cohort fit, scorecard and plot."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from brainbehave.align import CONTRACT_VERSION, contiguous_split, save_aligned
+from brainbehave.errors import ConfigError, InputDataError
+from brainbehave.latents.pipeline import ModelSpec, fit_cohort, load_models, read_session
+from brainbehave.latents.scorecard import score_model
+
+
+def aligned(place_cells, path, seed, units=30, silent=()):
+    """An aligned dataset of place cells whose position is a behaviour series of the NWB."""
+    x, pos = place_cells(units=units, seed=seed)
+    x[:, list(silent)] = 0
+    n = len(x)
+    t = np.arange(n) * 0.05
+    ds = xr.Dataset(
+        {
+            "neural": (("time", "channel"), x),
+            "bin_start": ("time", t - 0.025),
+            "bin_stop": ("time", t + 0.025),
+            "valid": ("time", np.ones(n, bool)),
+            "split": ("time", contiguous_split(n, 0.2, 10)),
+            "behaviour_position": (("time", "behaviour_position_dim"), pos),
+        },
+        coords={"time": t, "channel": np.arange(units)},
+        attrs={"contract_version": CONTRACT_VERSION},
+    )
+    save_aligned(ds, path)
+    return path
+
+
+def test_spec_refuses_a_parameter_of_another_kind():
+    with pytest.raises(ConfigError, match=r"\['beta'\] do not apply to a contrastive model"):
+        ModelSpec.from_config("m", {"kind": "contrastive", "beta": 1.0}, {})
+    spec = ModelSpec.from_config("v", {"kind": "generative"}, {"scope": "cohort", "seeds": [1]})
+    assert spec.scope == "session" and spec.seeds == (1,) and spec.needs_labels()
+
+
+def test_missing_behaviour_variable_lists_the_available_ones(tmp_path, make_cells):
+    session = read_session(aligned(make_cells, tmp_path / "a.nc", 0), None, "rat01/ses01")
+    spec = ModelSpec.from_config(
+        "m", {"kind": "contrastive", "conditional": "behaviour"}, {"behaviour": "speed"}
+    )
+    with pytest.raises(InputDataError, match=r"no behaviour variable 'speed'.*\['position'\]"):
+        fit_cohort(spec, [session], tmp_path / "m.pt", [tmp_path / "e.nc"], device="cpu")
+
+
+def test_cohort_fit_and_scorecard(tmp_path, make_cells):
+    sessions = [
+        read_session(aligned(make_cells, tmp_path / "a.nc", 0), None, "rat01/ses01"),
+        read_session(
+            aligned(make_cells, tmp_path / "b.nc", 1, units=25, silent=[2]), None, "rat02/ses01"
+        ),
+    ]
+    settings = {"kind": "contrastive", "conditional": "behaviour", "steps": 60}
+    settings.update(batch_size=64, learning_rate=1e-2)
+    spec = ModelSpec.from_config("beh", settings, {"seeds": [0, 1], "behaviour": "position"})
+    outs = [tmp_path / "e0.nc", tmp_path / "e1.nc"]
+    fit_cohort(spec, sessions, tmp_path / "m.pt", outs, device="cpu")
+    emb = xr.load_dataset(outs[1], engine="h5netcdf")
+    assert emb["embedding"].shape == (2, 1200, 3) and emb.sizes["unit"] == 24  # silent unit dropped
+    assert {"embedding_null_time_shifted", "embedding_null_shuffled_labels"} <= set(emb)
+    _, models = load_models(tmp_path / "m.pt")
+    assert len(models) == 1 and models[0].n_features_in_ == [30, 24]
+    card = score_model(outs, tmp_path / "m.pt", tmp_path / "card.json", tmp_path / "plot.png")
+    assert json.loads((tmp_path / "card.json").read_text())["summary"] == card["summary"]
+    s = card["summary"]
+    assert s["knn_r2"] > s["null_time_shifted_knn_r2"]
+    assert set(card["sessions"]["rat01/ses01"]["robustness"]) == {
+        "noise",
+        "drop_units",
+        "missing_frames",
+    }
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_plan_lists_targets_and_truths_in_sheet_order():
+    import pandas as pd
+
+    from brainbehave.latents.pipeline import LatentsPlan
+    from brainbehave.paths import Paths
+
+    sheet = pd.DataFrame(
+        {"subject": ["rat01", "rat02"], "session": ["ses01", "ses01"], "truth": ["a.h5", "b.h5"]}
+    )
+    spec = ModelSpec.from_config("m", {"kind": "hybrid"}, {})
+    plan = LatentsPlan(sessions=sheet, paths=Paths(), models={"m": spec})
+    assert plan.truths() == ["a.h5", "b.h5"]
+    assert plan.embeddings("m")[1] == "results/latents/m/rat02/ses01/embedding.nc"
+    assert plan.targets() == [
+        "results/latents/m/scorecard.json",
+        "results/latents/m/embeddings.png",
+    ]
+    assert LatentsPlan(sheet.drop(columns="truth"), Paths(), {}).truths() == []

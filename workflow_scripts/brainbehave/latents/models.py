@@ -1,0 +1,130 @@
+"""Convolutional encoders with a temporal receptive field, and the registry that names them.
+
+An encoder maps a window of ``receptive_field`` time bins (batch, units, window) to one
+embedding per window (batch, output_dim). Run on a whole padded session (1, units, T + R - 1)
+it gives all T embeddings in one pass. Multi-session encoders keep one input layer per
+session (neuron counts may differ) in front of one shared trunk: one embedding space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+ModelFactory = Callable[..., "Encoder"]
+MODELS: dict[str, ModelFactory] = {}
+
+
+def register(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Add an encoder factory to :data:`MODELS` under ``name`` (the config string)."""
+
+    def add(factory: ModelFactory) -> ModelFactory:
+        if name in MODELS:
+            raise ValueError(f"A model named {name!r} is already registered.")
+        MODELS[name] = factory
+        return factory
+
+    return add
+
+
+def get_model(name: str) -> ModelFactory:
+    """The factory registered as ``name``; the error lists the known names."""
+    if name not in MODELS:
+        raise KeyError(f"Unknown latent model architecture {name!r}; known: {sorted(MODELS)}.")
+    return MODELS[name]
+
+
+class _Residual(nn.Module):
+    """``x + f(x)`` with the input cropped to the output's (shorter) length."""
+
+    def __init__(self, width: int, kernel: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(width, width, kernel)
+        self.crop = kernel - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = nn.functional.gelu(self.conv(x))
+        left = self.crop // 2
+        return x[..., left : left + out.shape[-1]] + out
+
+
+class Encoder(nn.Module):
+    """Input layer(s) → residual conv trunk → linear head → optional L2 normalisation.
+
+    Parameters
+    ----------
+    n_inputs
+        Units per session (one entry per session; one input layer each).
+    hidden
+        Channels of the trunk.
+    output_dim
+        Embedding dimension.
+    input_kernel, trunk_kernels
+        Kernel sizes: the receptive field is ``input_kernel + sum(k - 1 for trunk) + 0``.
+    normalize
+        L2-normalise embeddings (cosine similarity); off for Euclidean / generative heads.
+    """
+
+    def __init__(
+        self,
+        n_inputs: Sequence[int],
+        hidden: int,
+        output_dim: int,
+        input_kernel: int,
+        trunk_kernels: Sequence[int],
+        normalize: bool = True,
+    ) -> None:
+        super().__init__()
+        self.inputs = nn.ModuleList(nn.Conv1d(n, hidden, input_kernel) for n in n_inputs)
+        self.trunk = nn.Sequential(*(_Residual(hidden, k) for k in trunk_kernels))
+        self.head = nn.Conv1d(hidden, output_dim, 1)
+        self.normalize = normalize
+        self.n_inputs = tuple(int(n) for n in n_inputs)
+        self.output_dim = int(output_dim)
+        self.receptive_field = int(input_kernel + sum(k - 1 for k in trunk_kernels))
+
+    @property
+    def left(self) -> int:
+        """Bins of context before the embedded bin (the rest of the window lies after it)."""
+        return (self.receptive_field - 1) // 2
+
+    def forward(self, x: torch.Tensor, session: int = 0) -> torch.Tensor:
+        """(batch, units, window) → (batch, output_dim, window - receptive_field + 1)."""
+        h = nn.functional.gelu(self.inputs[session](x))
+        z = self.head(self.trunk(h))
+        return nn.functional.normalize(z, dim=1) if self.normalize else z
+
+
+@register("offset10")
+def offset10(
+    n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True
+) -> Encoder:
+    """Receptive field of 10 bins (kernel 2, three residual kernel-3 blocks, kernel 3)."""
+    return Encoder(n_inputs, hidden, output_dim, 2, (3, 3, 3, 3), normalize)
+
+
+@register("offset5")
+def offset5(
+    n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True
+) -> Encoder:
+    """Receptive field of 5 bins (kernel 2, then kernel-3 and kernel-2 residual blocks)."""
+    return Encoder(n_inputs, hidden, output_dim, 2, (3, 2), normalize)
+
+
+@register("offset1")
+def offset1(
+    n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True
+) -> Encoder:
+    """One bin, no temporal context: a per-bin multilayer perceptron written as 1x1 convs."""
+    return Encoder(n_inputs, hidden, output_dim, 1, (1, 1), normalize)
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """Redraw every conv/linear weight from ``generator`` (local seed; global RNG untouched)."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            nn.init.kaiming_uniform_(module.weight, a=5**0.5, generator=generator)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
