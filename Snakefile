@@ -10,6 +10,11 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/synth.smk"
+include: "rules/pose2d.smk"
+include: "rules/pose3d.smk"
+include: "rules/neural.smk"
+include: "rules/behaviour.smk"
+include: "rules/latents.smk"
 
 
 rule all:

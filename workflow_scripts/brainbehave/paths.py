@@ -64,6 +64,119 @@ class Paths:
 
     # -- stages: each stage adds its own section below, above the logs ------------------
 
+    # -- pose2d --
+    def pose2d(self, subject: str, session: str, camera: str) -> str:
+        """Cleaned 2D pose of one camera (the pose data model, netCDF): the stage's output."""
+        return f"{self._session('pose2d', subject, session)}/{camera}.nc"
+
+    def pose2d_raw(self, subject: str, session: str, camera: str) -> str:
+        """2D pose before cleaning (inferred or imported), netCDF."""
+        return f"{self._session('pose2d', subject, session)}/{camera}_raw.nc"
+
+    def pose2d_imported(self, subject: str, session: str, camera: str) -> str:
+        """2D pose read from a file the lab already had (videos sheet ``pose``), netCDF."""
+        return f"{self._session('pose2d', subject, session)}/{camera}_imported.nc"
+
+    def pose2d_dlc(self, subject: str, session: str, camera: str) -> str:
+        """DeepLabCut's own ``.h5`` of one video (renamed from its dated name)."""
+        return f"{self._session('pose2d', subject, session)}/{camera}_dlc.h5"
+
+    def pose2d_labeled_video(self, subject: str, session: str, camera: str) -> str:
+        """Optional QC video with the predictions drawn on the frames."""
+        return f"{self._session('pose2d', subject, session)}/{camera}_labeled.mp4"
+
+    def pose2d_accuracy(self, subject: str, session: str) -> str:
+        """Virtual lab only: error in px against the ground truth, per camera and keypoint."""
+        return f"{self._session('pose2d', subject, session)}/accuracy.tsv"
+
+    def pose2d_model(self) -> str:
+        """The trained DeepLabCut model (a self-contained copy of the project)."""
+        return f"{self.results}/pose2d/model"
+
+    def pose2d_evaluation(self) -> str:
+        """DeepLabCut's evaluation of the trained model (train/test error in px), JSON."""
+        return f"{self.results}/pose2d/model_evaluation.json"
+
+    # -- neural ----------------------------------------------------------------------------
+    def neural_session_dir(self, subject: str, session: str) -> str:
+        """Folder of one session's neural-stage outputs."""
+        return self._session("neural", subject, session)
+
+    def neural_sync(self, subject: str, session: str) -> str:
+        """Per-camera clock synchronisation (JSON: offset, drift, dropped frames, frame times)."""
+        return f"{self.neural_session_dir(subject, session)}/sync.json"
+
+    def neural_aligned(self, subject: str, session: str) -> str:
+        """The aligned session dataset (netCDF; contract in brainbehave.align)."""
+        return f"{self.neural_session_dir(subject, session)}/aligned.nc"
+
+    def neural_derived_nwb(self, subject: str, session: str) -> str:
+        """The session's derived NWB (units, pose, behaviour intervals, latents module)."""
+        return f"{self.neural_session_dir(subject, session)}/{subject}_{session}_derived.nwb"
+
+    # -- pose3d --
+    def pose3d(self, subject: str, session: str) -> str:
+        """Triangulated 3D pose of a session (pose data model, netCDF, mm)."""
+        return f"{self._session('pose3d', subject, session)}/pose3d.nc"
+
+    def pose3d_qc(self, subject: str, session: str) -> str:
+        """Triangulation QC of a session (JSON: reprojection errors, NaN counts, cameras)."""
+        return f"{self._session('pose3d', subject, session)}/qc.json"
+
+    # -- behaviour --
+    def behaviour_features(self, subject: str, session: str) -> str:
+        """Per-frame pose features + egocentric pose of a session (netCDF)."""
+        return f"{self._session('behaviour', subject, session)}/features.nc"
+
+    def behaviour_labels(self, subject: str, session: str, source: str) -> str:
+        """Per-frame labels per level from ``rules`` or ``mae`` (netCDF)."""
+        return f"{self._session('behaviour', subject, session)}/{source}_labels.nc"
+
+    def behaviour_intervals(self, subject: str, session: str, source: str) -> str:
+        """Bouts (level, label, start, stop, source) from ``rules`` or ``mae`` (TSV)."""
+        return f"{self._session('behaviour', subject, session)}/{source}_intervals.tsv"
+
+    def behaviour_embeddings(self, subject: str, session: str) -> str:
+        """MAE embeddings per level of a session (netCDF)."""
+        return f"{self._session('behaviour', subject, session)}/mae_embeddings.nc"
+
+    def behaviour_ethogram(self, subject: str, session: str) -> str:
+        """Ethogram plot: rules, MAE and (virtual lab) ground truth."""
+        return f"{self._session('behaviour', subject, session)}/ethogram.png"
+
+    def behaviour_mae_model(self) -> str:
+        """The trained hierarchical MAE of the cohort."""
+        return f"{self.results}/behaviour/mae/model.pt"
+
+    def behaviour_mae_checkpoint(self) -> str:
+        """Resumable training checkpoint (not a rule output, so a rerun finds it)."""
+        return f"{self.results}/behaviour/mae/checkpoint.pt"
+
+    def behaviour_segmenter(self) -> str:
+        """Cohort-level clustering of the MAE levels."""
+        return f"{self.results}/behaviour/mae/segmenter.pkl"
+
+    # -- latents --
+    def latents_model(self, model: str) -> str:
+        """Fitted latent model(s) of the cohort (first seed; weights, spec, version), torch."""
+        return f"{self.results}/latents/{model}/model.pt"
+
+    def latents_embedding(self, model: str, subject: str, session: str) -> str:
+        """A session's embeddings (seed, time, dim), null controls and behaviour (netCDF)."""
+        return f"{self.results}/latents/{model}/{subject}/{session}/embedding.nc"
+
+    def latents_scorecard(self, model: str) -> str:
+        """The model's trust scorecard (JSON)."""
+        return f"{self.results}/latents/{model}/scorecard.json"
+
+    def latents_plot(self, model: str) -> str:
+        """Embeddings of every session coloured by behaviour (PNG)."""
+        return f"{self.results}/latents/{model}/embeddings.png"
+
+    def model_log(self, rule: str, model: str) -> str:
+        """Log of a cohort-level rule run once per model."""
+        return f"{self.logs}/{rule}/{model}.log"
+
     # -- logs ----------------------------------------------------------------------------
     def session_log(self, rule: str, subject: str, session: str) -> str:
         """Log of a per-session rule."""
