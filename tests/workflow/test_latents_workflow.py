@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from workflow_runner import run_snakemake
 
 TINY = {
     "synth": {
@@ -37,26 +34,9 @@ TINY = {
 }
 
 
-def snakemake(repo: Path, workdir: Path, *args: str, config: dict | None = None):
-    """Snakemake on the repository's Snakefile in `workdir` (config written there)."""
-    cfg = workdir / "config" / "config.yaml"
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    text = (repo / "config/config.yaml").read_text() if config is None else yaml.safe_dump(config)
-    cfg.write_text(text)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile")]
-    return subprocess.run(
-        [*cmd, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-        timeout=600,
-        check=False,
-    )
-
-
 def test_dry_run_plans_one_fit_and_one_scorecard_per_model(repo: Path, tmp_path: Path) -> None:
     targets = [f"results/latents/{m}/scorecard.json" for m in ("contrastive", "hybrid", "pivae")]
-    run = snakemake(repo, tmp_path, "-n", "--cores", "2", *targets)
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "2", *targets)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert out.count("rule latents_fit:") == 3 and out.count("rule latents_score:") == 3
@@ -64,24 +44,26 @@ def test_dry_run_plans_one_fit_and_one_scorecard_per_model(repo: Path, tmp_path:
 
 
 def test_latents_rules_are_lint_clean(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "--lint")
+    run = run_snakemake(repo, tmp_path, "--lint")
     assert "latents.smk" not in run.stdout + run.stderr
     assert "rule latents_" not in run.stdout + run.stderr
 
 
 def test_misspelt_or_misplaced_model_setting_is_named(repo: Path, tmp_path: Path) -> None:
-    run = snakemake(repo, tmp_path, "-n", config={"latents": {"sedes": [0]}})
+    run = run_snakemake(repo, tmp_path, "-n", config={"latents": {"sedes": [0]}})
     assert run.returncode != 0
     assert "unknown key(s) ['sedes'] at 'latents'" in run.stdout + run.stderr
     bad = {"latents": {"models": {"m": {"kind": "contrastive", "beta": 2.0}}}}
-    run = snakemake(repo, tmp_path, "-n", config=bad)
+    run = run_snakemake(repo, tmp_path, "-n", config=bad)
     assert run.returncode != 0
     assert "['beta'] do not apply to a contrastive model" in run.stdout + run.stderr
 
 
 def test_gpu_switch_adds_the_gpu_resource(repo: Path, tmp_path: Path) -> None:
     target = "results/latents/contrastive/model.pt"
-    run = snakemake(repo, tmp_path, "-n", "--cores", "2", target, config={"latents": {"gpu": True}})
+    run = run_snakemake(
+        repo, tmp_path, "-n", "--cores", "2", target, config={"latents": {"gpu": True}}
+    )
     assert run.returncode == 0, run.stderr
     assert "gpu=1" in run.stdout + run.stderr
 
@@ -89,7 +71,7 @@ def test_gpu_switch_adds_the_gpu_resource(repo: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_tiny_cohort_is_fitted_and_scored(repo: Path, tmp_path: Path) -> None:
     target = "results/latents/tiny/scorecard.json"
-    run = snakemake(repo, tmp_path, "--cores", "2", target, config=TINY)
+    run = run_snakemake(repo, tmp_path, "--cores", "2", target, config=TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     card = json.loads((tmp_path / target).read_text())
     assert sorted(card["sessions"]) == ["rat01/ses01", "rat02/ses01"]
