@@ -19,10 +19,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: setup
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
 
 dryrun: setup
-	$(BIN)/snakemake --profile profiles/default -n
+	$(BIN)/snakemake --profile profiles/local -n
 
 test: setup
 	$(BIN)/python -m pytest

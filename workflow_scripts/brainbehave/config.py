@@ -108,36 +108,44 @@ class Cohort:
     sessions: pd.DataFrame
     videos: pd.DataFrame
 
+    def __post_init__(self) -> None:
+        # Index the rows once: input functions look sessions up for every job, and filtering
+        # the tables on each call dominated planning time for large cohorts.
+        sessions = {
+            (r.subject, r.session): i for i, r in enumerate(self.sessions.itertuples(index=False))
+        }
+        cameras: dict[tuple[str, str], list[str]] = {}
+        videos: dict[tuple[str, str, str], str] = {}
+        for r in self.videos.itertuples(index=False):
+            cameras.setdefault((r.subject, r.session), []).append(r.camera)
+            videos[(r.subject, r.session, r.camera)] = str(r.video)
+        object.__setattr__(self, "_session_rows", sessions)
+        object.__setattr__(self, "_cameras", cameras)
+        object.__setattr__(self, "_videos", videos)
+
     def session_keys(self) -> list[tuple[str, str]]:
         """(subject, session) pairs in sheet order."""
-        return list(zip(self.sessions["subject"], self.sessions["session"], strict=True))
+        return list(self._session_rows)
 
     def session(self, subject: str, session: str) -> pd.Series:
         """The sessions-sheet row of one session."""
-        rows = self.sessions[
-            (self.sessions["subject"] == subject) & (self.sessions["session"] == session)
-        ]
-        if len(rows) != 1:
-            raise KeyError(f"No session {subject}/{session} in the cohort.")
-        return rows.iloc[0]
+        try:
+            return self.sessions.iloc[self._session_rows[(subject, session)]]
+        except KeyError:
+            raise KeyError(f"No session {subject}/{session} in the cohort.") from None
 
     def cameras(self, subject: str, session: str) -> list[str]:
         """Camera names of one session, in sheet order."""
-        rows = self.videos[
-            (self.videos["subject"] == subject) & (self.videos["session"] == session)
-        ]
-        return list(rows["camera"])
+        return list(self._cameras.get((subject, session), []))
 
     def video(self, subject: str, session: str, camera: str) -> str:
         """Path of the video of one camera of one session."""
-        rows = self.videos[
-            (self.videos["subject"] == subject)
-            & (self.videos["session"] == session)
-            & (self.videos["camera"] == camera)
-        ]
-        if len(rows) != 1:
-            raise KeyError(f"No video for {subject}/{session} camera {camera!r} in the cohort.")
-        return str(rows.iloc[0]["video"])
+        try:
+            return self._videos[(subject, session, camera)]
+        except KeyError:
+            raise KeyError(
+                f"No video for {subject}/{session} camera {camera!r} in the cohort."
+            ) from None
 
 
 def _read_sheet(path: Path, kind: str) -> pd.DataFrame:

@@ -24,10 +24,17 @@ logger = logging.getLogger(__name__)
 
 
 def open_read(path: str | os.PathLike) -> NWBHDF5IO:
+    """Open an NWB file read-only, with an error that names the file when it cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"NWB file not found: {path}")
-    return NWBHDF5IO(str(path), mode="r")
+    try:
+        return NWBHDF5IO(str(path), mode="r")
+    except OSError as err:
+        raise InputDataError(
+            f"Cannot read NWB file {path}: {err}. Expected a complete NWB (HDF5) file; "
+            "copy or export it again (a truncated copy is the usual cause)."
+        ) from err
 
 
 def write_atomic(nwbfile: NWBFile, path: str | os.PathLike) -> Path:

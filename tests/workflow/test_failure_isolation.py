@@ -1,0 +1,84 @@
+"""One broken session in a cohort from sheets: with --keep-going the others finish.
+
+The cohort is a tiny virtual-lab cohort written by `brainbehave synth` and read back through its
+sheets, as a lab's own cohort would be; one session's file is then broken as on a real rig.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from workflow_runner import run_snakemake
+
+from brainbehave.paths import Paths
+
+SESSIONS = ("ses01", "ses02", "ses03")
+BROKEN = "ses02"
+PATHS = Paths()
+
+
+@pytest.fixture(scope="module")
+def synth_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three short sessions and their sheets (<out>/synth/sessions.tsv, videos.tsv)."""
+    out = tmp_path_factory.mktemp("cohort")
+    cmd = [sys.executable, "-m", "brainbehave.cli", "synth", "--out", str(out), "--seed", "3"]
+    cmd += ["--subjects", "1", "--sessions-per-subject", "3", "--duration-s", "3"]
+    cmd += ["--cameras", "2", "--image-size", "96", "72", "--n-units", "10"]
+    cmd += ["--dropped-frames", "1", "--dlc-labelled-frames", "2"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out / "synth"
+
+
+def _break(cohort: Path, what: str) -> Path:
+    """Break one file of session BROKEN; returns the broken file."""
+    session = cohort / "rat01" / BROKEN
+    if what == "nwb":  # a copy cut short (full disk, interrupted transfer)
+        path = session / f"rat01_{BROKEN}.nwb"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:  # a camera's frame times exported with the wrong header
+        path = session / "videos" / "camA_frame_times.csv"
+        path.write_text("frame,time\n0,0.0\n1,0.033\n")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("nwb", "truncated file"),
+        ("frame_times", "expected columns 'frame' and 'timestamp_s'"),
+    ],
+)
+def test_broken_session_fails_alone_with_its_file_named(
+    repo: Path, tmp_path: Path, synth_cohort: Path, what: str, message: str
+) -> None:
+    cohort = Path(shutil.copytree(synth_cohort, tmp_path / "cohort"))
+    broken = _break(cohort, what)
+    config = {
+        "cohort": {
+            "source": "sheets",
+            "sessions": str(cohort / "sessions.tsv"),
+            "videos": str(cohort / "videos.tsv"),
+        }
+    }
+    targets = [PATHS.neural_sync("rat01", s) for s in SESSIONS]
+    work = tmp_path / "work"
+    run = run_snakemake(repo, work, "--cores", "2", "--keep-going", *targets, config=config)
+    output = run.stdout + run.stderr
+
+    assert run.returncode == 1, output[-3000:]
+    # the rest of the cohort finished
+    for session in SESSIONS:
+        done = (work / PATHS.neural_sync("rat01", session)).is_file()
+        assert done == (session != BROKEN), session
+    # Snakemake names the failed job, its session and its log; the log says what is wrong
+    assert output.count("Error in rule neural_sync:") >= 1
+    assert f"output: {PATHS.neural_sync('rat01', BROKEN)}" in output
+    log = work / PATHS.session_log("neural_sync", "rat01", BROKEN)
+    assert message in log.read_text()
+    assert str(broken) in output

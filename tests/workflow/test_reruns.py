@@ -1,0 +1,157 @@
+"""Rerun only what changed: Snakemake's dry-run plan after one kind of edit at a time.
+
+One real run of the cheap behaviour rules (features, rule-based labels) on 3D pose placed where
+the 3D stage writes it; each test edits a copy of that folder and reads the dry run's plan:
+which rule runs for which session, and why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from workflow_runner import run_snakemake
+
+from brainbehave.paths import Paths
+from brainbehave.pose import pose_dataset, save_pose
+from brainbehave.provenance import PACKAGE_ROOT
+from brainbehave.synth.cohort import simulate_motion
+from brainbehave.synth.settings import SynthSettings
+from brainbehave.synth.skeleton import KEYPOINTS
+
+SYNTH = {
+    "seed": 5,
+    "subjects": 1,
+    "sessions_per_subject": 2,
+    "duration_s": 8,
+    "cameras": 2,
+    "image_size": [64, 48],
+    "n_units": 5,
+    "dropped_frames": 0,
+    "dlc_labelled_frames": 2,
+}
+CONFIG = {"synth": SYNTH, "behaviour": {"mae": {"enabled": False}}}
+SESSIONS = ("ses01", "ses02")
+PATHS = Paths()
+TARGETS = [
+    target
+    for s in SESSIONS
+    for target in (
+        PATHS.behaviour_features("rat01", s),
+        PATHS.behaviour_intervals("rat01", s, "rules"),
+    )
+]
+
+
+def place_pose3d(workdir: Path, session: str, motion_seed: int) -> None:
+    """3D pose where the 3D stage writes it: the virtual lab's motion, without rendering."""
+    settings = SynthSettings.from_mapping(SYNTH)
+    motion = simulate_motion(settings, settings.n_frames, 0, motion_seed)
+    ds = pose_dataset(
+        motion.body.keypoints, None, KEYPOINTS, settings.fps, source_software="test", units="mm"
+    )
+    save_pose(ds, str(workdir / PATHS.pose3d("rat01", session)))
+
+
+def plan(output: str) -> dict[tuple[str, str], str]:
+    """(rule, session or "") -> reason, for every job of a dry run's printed plan."""
+    jobs: dict[tuple[str, str], str] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", "\n" + output):
+        head = re.match(r"(?:local)?rule (\w+):\n", block)
+        if not head:
+            continue
+        session = re.search(r"^\s+wildcards:.*\bsession=([\w-]+)", block, re.M)
+        reason = re.search(r"^\s+reason: (.*)$", block, re.M)
+        key = (head.group(1), session.group(1) if session else "")
+        jobs[key] = reason.group(1) if reason else ""
+    return jobs
+
+
+def dry_run(repo: Path, workdir: Path) -> dict[tuple[str, str], str]:
+    run = run_snakemake(repo, workdir, "-n", "--cores", "1", *TARGETS, config=CONFIG)
+    text = run.stdout + run.stderr
+    assert run.returncode == 0, text[-4000:]
+    return plan(text)
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the package, imported instead of the checkout (PYTHONPATH first)."""
+    root = tmp_path_factory.mktemp("package")
+    shutil.copytree(
+        PACKAGE_ROOT, root / "brainbehave", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return root
+
+
+@pytest.fixture
+def with_package_copy(package_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Snakemake (a subprocess) imports the copy; the rules' code hashes are the copy's."""
+    path = os.pathsep.join(filter(None, [str(package_copy), os.environ.get("PYTHONPATH")]))
+    monkeypatch.setenv("PYTHONPATH", path)
+    return package_copy / "brainbehave"
+
+
+@pytest.fixture(scope="module")
+def finished_run(repo: Path, tmp_path_factory: pytest.TempPathFactory, package_copy: Path) -> Path:
+    """A work folder where the behaviour rules ran once, from the package copy."""
+    workdir = tmp_path_factory.mktemp("reruns")
+    for j, session in enumerate(SESSIONS):
+        place_pose3d(workdir, session, j)
+    rules = workdir / "config" / "behaviour_rules.yaml"
+    rules.parent.mkdir(parents=True)
+    shutil.copy(repo / "config" / "behaviour_rules.yaml", rules)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", str(package_copy))
+        run = run_snakemake(repo, workdir, "--cores", "2", *TARGETS, config=CONFIG)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    return workdir
+
+
+@pytest.fixture
+def work(finished_run: Path, tmp_path: Path, with_package_copy: Path) -> Path:
+    """A copy of the finished run (outputs, times and Snakemake's records) to edit."""
+    return Path(shutil.copytree(finished_run, tmp_path / "work", symlinks=True))
+
+
+def test_no_op_rerun_plans_nothing(repo: Path, work: Path) -> None:
+    run = run_snakemake(repo, work, "-n", "--cores", "1", *TARGETS, config=CONFIG)
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "Nothing to be done" in run.stdout + run.stderr
+    assert plan(run.stdout + run.stderr) == {}
+
+
+def test_edited_behaviour_rule_reruns_only_the_rule_based_labels(repo: Path, work: Path) -> None:
+    rules = work / "config" / "behaviour_rules.yaml"
+    text = rules.read_text()
+    assert "above: 200" in text  # the rearing threshold this test edits
+    rules.write_text(text.replace("above: 200", "above: 210", 1))
+
+    jobs = dry_run(repo, work)
+    assert set(jobs) == {("behaviour_rules", "ses01"), ("behaviour_rules", "ses02")}
+    assert all("behaviour_rules.yaml" in reason for reason in jobs.values()), jobs
+
+
+def test_one_session_input_reruns_that_session_only(repo: Path, work: Path) -> None:
+    # new 3D pose for one session, as after its video was replaced and the 3D stage reran
+    # (a touch alone is not enough: Snakemake skips inputs whose checksum did not change)
+    place_pose3d(work, "ses02", motion_seed=7)
+
+    jobs = dry_run(repo, work)
+    assert set(jobs) == {("behaviour_features", "ses02"), ("behaviour_rules", "ses02")}
+    assert all("pose3d.nc" in reason for reason in jobs.values()), jobs
+
+
+def test_edited_package_module_reruns_only_the_rules_that_use_it(
+    repo: Path, work: Path, with_package_copy: Path
+) -> None:
+    module = with_package_copy / "behaviour" / "rules.py"
+    module.write_text(module.read_text() + "\n# an edit to the rule engine\n")
+
+    jobs = dry_run(repo, work)
+    # behaviour/rules.py is part of behaviour_rules' code hash, not of behaviour_features'
+    assert set(jobs) == {("behaviour_rules", "ses01"), ("behaviour_rules", "ses02")}
+    assert all("Params have changed" in reason for reason in jobs.values()), jobs
