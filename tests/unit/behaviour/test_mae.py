@@ -100,7 +100,7 @@ def test_long_all_nan_stretch_is_refused_with_where_and_what_to_do(inputs) -> No
     ds = lab_session(8.0)[0]
     ds["position"][10:200] = np.nan
     with pytest.raises(
-        InputDataError, match=r"rat01/ses01: pose missing for 6.4 s from 0.3 s .*max_gap_s"
+        InputDataError, match=r"rat01/ses01: pose missing for 6.3 s from 0.3 s .*max_gap_s"
     ):
         BehaviourMAE(TINY, max_gap_s=2.0).fit([mae_inputs(pose_view(ds))], 30.0)
 

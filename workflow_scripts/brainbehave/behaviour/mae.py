@@ -83,14 +83,22 @@ def mae_inputs(view: PoseView, groups: Mapping[str, Sequence[str]] | None = None
     return SessionInput(np.concatenate(blocks, axis=1), tuple(index), view.where)
 
 
+# A frame is usable when at least this share of its channels is observed; the missing ones
+# are imputed with the channel mean (0 after normalisation). Requiring every keypoint made
+# real pose unusable: a DeepLabCut model trained from scratch on the demo leaves a third or
+# more of the 3D points NaN, spread over all frames.
+MIN_OBSERVED_FRACTION = 0.5
+
+
 def check_session(inp: SessionInput, window: int, fps: float, max_gap_s: float) -> np.ndarray:
-    """Frames with complete input; refuse sessions too short or with too long gaps.
+    """Frames with enough observed input; refuse sessions too short or with too long gaps.
 
     Raises
     ------
     InputDataError
         When the session is shorter than the MAE window, or an all-NaN stretch is longer
-        than ``max_gap_s``; the message names the session and what to change.
+        than ``max_gap_s`` (a frame is missing when fewer than ``MIN_OBSERVED_FRACTION`` of
+        its channels are observed); the message names the session and what to change.
     """
     n_t = inp.x.shape[0]
     if n_t < window:
@@ -99,7 +107,7 @@ def check_session(inp: SessionInput, window: int, fps: float, max_gap_s: float) 
             f"{window} frames ({window / fps:.1f} s). Leave this session out of "
             "behaviour_mae, or set behaviour.mae.window_frames smaller (a multiple of 24)."
         )
-    ok = np.isfinite(inp.x).all(axis=1)
+    ok = np.isfinite(inp.x).mean(axis=1) >= MIN_OBSERVED_FRACTION
     starts, stops = nan_runs(~ok)
     if starts.size and (stops - starts).max() > max_gap_s * fps:
         i = int(np.argmax(stops - starts))
