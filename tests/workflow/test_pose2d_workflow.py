@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from workflow_runner import run_snakemake
 
 from brainbehave.pose import load_pose
 
@@ -29,20 +26,8 @@ TINY = {
 
 
 def snakemake(repo: Path, workdir: Path, config: dict, *args: str):
-    """Run snakemake on the repository's Snakefile in `workdir` with `config`."""
-    cfg = workdir / "config" / "config.yaml"
-    cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile")]
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
-    run = subprocess.run(
-        [*cmd, "--directory", str(workdir), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+    """The shared runner, returning the process and its whole output."""
+    run = run_snakemake(repo, workdir, *args, config=config)
     return run, run.stdout + run.stderr
 
 

@@ -40,7 +40,7 @@ def run_snakemake(
         [*cmd, "--directory", str(workdir), *args],
         capture_output=True,
         text=True,
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"),
         timeout=timeout,
         check=False,
     )

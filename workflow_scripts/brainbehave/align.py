@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brainbehave.atomic import write_netcdf
 from brainbehave.errors import InputDataError
 from brainbehave.nwb import NeuralRecording, SeriesData
 from brainbehave.paths import Paths
@@ -418,12 +419,8 @@ def align_session(
 def save_aligned(ds: xr.Dataset, path: str | os.PathLike) -> None:
     """Write an aligned session dataset as netCDF, whole or not at all."""
     _check_contract(ds, str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     # counts are mostly 0 and 1: light compression shrinks them several-fold, cheaply
-    ds.to_netcdf(tmp, engine="h5netcdf", encoding={"neural": {"zlib": True, "complevel": 1}})
-    os.replace(tmp, path)
+    write_netcdf(ds, path, encoding={"neural": {"zlib": True, "complevel": 1}})
 
 
 def load_aligned(path: str | os.PathLike) -> xr.Dataset:

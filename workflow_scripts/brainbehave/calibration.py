@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import tomli_w
+
+from brainbehave.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -394,14 +395,6 @@ def write_calibration(
     if metadata is not None:
         doc["metadata"] = _toml_value(metadata)
     payload = tomli_w.dumps(doc).encode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
     logger.debug("Wrote %d cameras to %s", len(cameras), path)

@@ -18,6 +18,7 @@ import jsonschema
 import pandas as pd
 import yaml
 
+from brainbehave.atomic import atomic_path
 from brainbehave.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -283,7 +284,5 @@ def write_cohort_sheets(
                     os.path.relpath(Path(p).resolve(), base) if isinstance(p, str) and p else p
                     for p in table[col]
                 ]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        table.to_csv(tmp, sep="\t", index=False)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            table.to_csv(tmp, sep="\t", index=False)

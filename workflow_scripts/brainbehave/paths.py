@@ -8,7 +8,6 @@ Snakemake pattern, called with real IDs it returns the concrete path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,3 @@ class Paths:
     def cohort_log(self, rule: str) -> str:
         """Log of a cohort-level rule."""
         return f"{self.logs}/{rule}/cohort.log"
-
-    def resolve(self, path: str) -> Path:
-        """A path from this layout as a ``Path``."""
-        return Path(path)

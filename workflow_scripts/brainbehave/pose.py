@@ -16,7 +16,6 @@ Unlike movement, bad input is refused, never repaired (fps <= 0 is an error, not
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from brainbehave.atomic import write_netcdf
 from brainbehave.errors import InputDataError
 
 SPACE_2D = ("x", "y")
@@ -160,11 +160,7 @@ def with_provenance(ds: xr.Dataset, step: str, details: Mapping[str, Any]) -> xr
 
 def save_pose(ds: xr.Dataset, path: str | Path) -> None:
     """Write a pose dataset as netCDF, whole or not at all (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
+    write_netcdf(ds, path)
 
 
 def load_pose(path: str | Path) -> xr.Dataset:

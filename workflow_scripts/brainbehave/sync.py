@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from brainbehave.atomic import write_text
 from brainbehave.errors import InputDataError
 
 logger = logging.getLogger(__name__)
@@ -404,9 +405,7 @@ def write_sync(path: str | os.PathLike, results: dict[str, SyncResult]) -> None:
         entry["frame_exposure"] = result.frame_exposure.tolist()
         entry["frame_times_neural"] = [round(float(t), 9) for t in result.frame_times_neural]
         doc["cameras"][camera] = entry
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(doc, indent=1, allow_nan=True))
 
 
 def read_sync(path: str | os.PathLike) -> dict[str, SyncResult]:

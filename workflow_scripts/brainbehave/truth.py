@@ -19,12 +19,13 @@ Layout (datasets; names as :class:`SessionTruth` fields)::
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from brainbehave.atomic import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -69,10 +70,8 @@ class SessionTruth:
 
 def write_truth(path: str | Path, truth: SessionTruth) -> None:
     """Write a ground-truth file atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     opts = {"compression": "gzip", "compression_opts": 4}
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(
             format_version=FORMAT_VERSION,
             subject=truth.subject,
@@ -98,7 +97,6 @@ def write_truth(path: str | Path, truth: SessionTruth) -> None:
         f.create_dataset("clock/ttl_times_neural", data=truth.ttl_times_neural)
         f.create_dataset("clock/dropped", data=truth.dropped.astype(bool))
         f.create_dataset("units/kind", data=np.asarray(truth.unit_kind, dtype="S"))
-    os.replace(tmp, path)
 
 
 def read_truth(path: str | Path) -> SessionTruth:

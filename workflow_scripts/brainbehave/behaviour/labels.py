@@ -14,13 +14,14 @@ The contract shared by the rule-based and the MAE-based sources:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from brainbehave.atomic import atomic_path, write_netcdf
 
 INTERVAL_COLUMNS = ("level", "label", "start", "stop", "start_frame", "stop_frame", "source")
 
@@ -96,14 +97,9 @@ def intervals(ds: xr.Dataset) -> pd.DataFrame:
 
 def save_labels(ds: xr.Dataset, labels_path: str | Path, intervals_path: str | Path) -> None:
     """Write labels (netCDF) and their intervals (TSV), each whole or not at all."""
-    for path in (Path(labels_path), Path(intervals_path)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(labels_path).with_name(f".{Path(labels_path).name}.tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, labels_path)
-    tmp = Path(intervals_path).with_name(f".{Path(intervals_path).name}.tmp")
-    intervals(ds).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
-    os.replace(tmp, intervals_path)
+    write_netcdf(ds, labels_path)
+    with atomic_path(intervals_path) as tmp:
+        intervals(ds).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
 
 
 def load_labels(path: str | Path) -> xr.Dataset:

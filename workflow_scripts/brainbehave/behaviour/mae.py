@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 import brainbehave
+from brainbehave.atomic import atomic_path
 from brainbehave.behaviour.features import PoseView, egocentric, heading, nan_runs
 from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
 from brainbehave.errors import InputDataError
@@ -289,11 +289,8 @@ class BehaviourMAE:
         return state
 
     def _save(self, path: str | Path, solver: Solver | None, gen: torch.Generator | None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(self._state(solver, gen), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(self._state(solver, gen), tmp)
 
     def _resume(self, path: Path, solver: Solver, gen: torch.Generator) -> None:
         state = torch.load(path, map_location="cpu", weights_only=False)

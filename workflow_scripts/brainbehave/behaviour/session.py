@@ -7,7 +7,6 @@ and call exactly one function here; the config dict stops at :meth:`BehaviourSet
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from brainbehave.atomic import write_netcdf
 from brainbehave.behaviour.features import (
     BodyParts,
     check_body_parts,
@@ -76,20 +76,12 @@ def _view(pose_path: str | Path, settings: BehaviourSettings):
     return view
 
 
-def _save_nc(ds: xr.Dataset, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, path)
-
-
 def write_features(pose_path: str, out: str, settings: BehaviourSettings) -> None:
     """Per-frame features + egocentric pose of one session (netCDF)."""
     view = _view(pose_path, settings)
     ds = session_features(view)
     ds.attrs.update(source=str(pose_path), versions=str(versions(("numpy", "movement"))))
-    _save_nc(ds, out)
+    write_netcdf(ds, out)
     logger.info("%s: %d features over %d frames", view.where, ds.sizes["feature"], ds.sizes["time"])
 
 
@@ -141,7 +133,7 @@ def embed_session(pose_path: str, model_path: str, out: str, settings: Behaviour
             "model": str(model_path),
         },
     )
-    _save_nc(ds, out)
+    write_netcdf(ds, out)
 
 
 def _embeddings(path: str) -> tuple[dict[str, np.ndarray], float]:

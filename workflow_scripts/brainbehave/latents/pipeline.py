@@ -15,13 +15,13 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from brainbehave.align import load_aligned
+from brainbehave.atomic import atomic_path, write_netcdf
 from brainbehave.errors import ConfigError, InputDataError
 from brainbehave.latents.groundtruth import aligned_behaviour, session_arrays, truth_on_bins
 
@@ -289,22 +289,19 @@ def fit_cohort(
             spec,
             provenance,
         )
-        _write_netcdf(ds, out)
+        write_netcdf(ds, out)
 
 
 def _save_models(models, spec, sessions, out) -> None:
     import torch
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "spec": spec.to_dict(),
         "sessions": [s.key for s in sessions],
         "models": [m.to_state() for m in models],
     }
-    tmp = out.with_name(f".{out.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        torch.save(state, tmp)
 
 
 def embedding_dataset(
@@ -336,14 +333,6 @@ def embedding_dataset(
             "provenance": json.dumps(dict(provenance or {}), default=str),
         },
     )
-
-
-def _write_netcdf(ds: xr.Dataset, out: str | os.PathLike) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    os.replace(tmp, out)
 
 
 def load_models(path: str | os.PathLike) -> tuple[ModelSpec, list[Any]]:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import brainbehave
+from brainbehave.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +117,8 @@ class Solver:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a checkpoint whole (temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(self.state(), tmp)
 
     def load(self, path: str | os.PathLike) -> bool:
         """Resume from ``path`` if it was written by a fit of the same configuration.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from pynwb.behavior import BehavioralTimeSeries, CompassDirection, Position, Spa
 from pynwb.misc import Units
 from pynwb.ophys import DfOverF, Fluorescence
 
+from brainbehave.atomic import atomic_path
 from brainbehave.errors import InputDataError
 
 logger = logging.getLogger(__name__)
@@ -40,16 +40,8 @@ def open_read(path: str | os.PathLike) -> NWBHDF5IO:
 def write_atomic(nwbfile: NWBFile, path: str | os.PathLike) -> Path:
     """Write an NWB file whole or not at all: a temp file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.nwb", dir=path.parent)
-    os.close(fd)
-    try:
-        with NWBHDF5IO(tmp, mode="w") as io:
-            io.write(nwbfile)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".tmp.nwb") as tmp, NWBHDF5IO(str(tmp), mode="w") as io:
+        io.write(nwbfile)
     return path
 
 

@@ -8,13 +8,13 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from brainbehave import provenance
+from brainbehave.atomic import write_text
 from brainbehave.calibration import read_calibration
 from brainbehave.pose import load_pose, pose_dataset
 from brainbehave.pose3d.filters import FILTERS, apply_filter
@@ -154,8 +154,4 @@ def _pose3d_dataset(xyz, tri, keypoints, individuals, fps, settings) -> xr.Datas
 
 def write_qc(qc: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write the QC dict as JSON, whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(qc, indent=1, sort_keys=False))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(qc, indent=1, sort_keys=False))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from brainbehave import provenance
+from brainbehave.atomic import atomic_path
 from brainbehave.calibration import write_calibration
 from brainbehave.config import write_cohort_sheets
 from brainbehave.nwb import write_synth_nwb
@@ -39,6 +39,7 @@ from brainbehave.synth.settings import (
     camera_names,
     plan_cohort,
     session_ids,
+    session_index,
     subject_ids,
 )
 from brainbehave.synth.skeleton import EDGES, KEYPOINTS
@@ -56,20 +57,9 @@ def _rng(settings: SynthSettings, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([settings.seed, *key]))
 
 
-def _index(value: str, prefix: str, what: str) -> int:
-    """Index encoded in a virtual-lab ID (``rat03`` -> 2), independent of the cohort's size."""
-    digits = value[len(prefix) :]
-    if not value.startswith(prefix) or not digits.isdigit() or int(digits) < 1:
-        raise KeyError(
-            f"{what} {value!r} is not a virtual-lab ID (expected {prefix}01, {prefix}02, ...)."
-        )
-    return int(digits) - 1
-
-
 def session_rig(settings: SynthSettings, subject: str, session: str) -> list:
     """The cameras of one session: the cohort rig with the session's small perturbation."""
-    si = _index(subject, "rat", "subject")
-    sj = _index(session, "ses", "session")
+    si, sj = session_index(subject, session)
     return _rig(settings, _rng(settings, si, sj, _JITTER))
 
 
@@ -140,8 +130,7 @@ def generate_session(
     Each file is written whole (temp file, then rename) to where ``out`` says.
     """
     t0 = time.perf_counter()
-    si = _index(subject, "rat", "subject")
-    sj = _index(session, "ses", "session")
+    si, sj = session_index(subject, session)
     n = settings.n_frames
     motion = simulate_motion(settings, n, si, sj)
     behaviour, body = motion.behaviour, motion.body
@@ -265,11 +254,9 @@ def _settings_strings(settings: SynthSettings) -> dict[str, str]:
 def write_frame_times(path: str | Path, times_s: np.ndarray) -> None:
     """The camera's own timestamps of the saved frames (video clock), as acquisition software
     logs them beside each video: ``frame,timestamp_s``. Gaps of two frame periods are drops."""
-    path = Path(path)
     table = pd.DataFrame({"frame": np.arange(len(times_s)), "timestamp_s": np.round(times_s, 6)})
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def _pick_labelled_frames(

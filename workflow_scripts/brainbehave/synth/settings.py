@@ -78,14 +78,34 @@ class SynthSettings:
         )
 
 
+SUBJECT_PREFIX, SESSION_PREFIX = "rat", "ses"
+
+
 def subject_ids(settings: SynthSettings) -> list[str]:
     """IDs of the virtual subjects."""
-    return [f"rat{i + 1:02d}" for i in range(settings.subjects)]
+    return [f"{SUBJECT_PREFIX}{i + 1:02d}" for i in range(settings.subjects)]
 
 
 def session_ids(settings: SynthSettings) -> list[str]:
     """IDs of each subject's sessions."""
-    return [f"ses{j + 1:02d}" for j in range(settings.sessions_per_subject)]
+    return [f"{SESSION_PREFIX}{j + 1:02d}" for j in range(settings.sessions_per_subject)]
+
+
+def session_index(subject: str, session: str) -> tuple[int, int]:
+    """(subject, session) indices encoded in virtual-lab IDs (``rat03`` -> 2), which key the
+    random streams: independent of the cohort's size."""
+    out = []
+    for value, prefix, what in (
+        (subject, SUBJECT_PREFIX, "subject"),
+        (session, SESSION_PREFIX, "session"),
+    ):
+        digits = value[len(prefix) :]
+        if not value.startswith(prefix) or not digits.isdigit() or int(digits) < 1:
+            raise KeyError(
+                f"{what} {value!r} is not a virtual-lab ID (expected {prefix}01, {prefix}02, ...)."
+            )
+        out.append(int(digits) - 1)
+    return out[0], out[1]
 
 
 def camera_names(settings: SynthSettings) -> list[str]:
