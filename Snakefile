@@ -15,6 +15,7 @@ include: "rules/pose3d.smk"
 include: "rules/neural.smk"
 include: "rules/behaviour.smk"
 include: "rules/latents.smk"
+include: "rules/report.smk"
 
 
 rule all:

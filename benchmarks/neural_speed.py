@@ -3,7 +3,9 @@
 Usage: python benchmarks/neural_speed.py [--hours 1] [--units 500] [--rate-hz 5]
 1. Binning 1 h x 500 Poisson units at 30 Hz (bin_spike_counts, then the whole
    align_session and save_aligned).
-2. Writing 1 h of pose at 30 fps to a derived NWB (3 cameras 2D + 3D, 12 keypoints).
+2. Writing 1 h of pose at 30 fps to a derived NWB (3 cameras 2D + 3D, 12 keypoints), then
+   the same with the behaviour intervals (2 sources x 2 levels, bouts of ~1 s / ~10 s) and
+   the latent embeddings (3 models x 2 seeds x 8 dims at every 30 Hz bin) added.
 Peak memory is the traced Python/numpy allocation peak (tracemalloc) of each step.
 """
 
@@ -18,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from brainbehave.align import align_session, bin_edges, bin_spike_counts, save_aligned
+from brainbehave.align_behaviour import label_intervals
 from brainbehave.nwb import NeuralRecording, UnitsData, write_derived_nwb, write_synth_nwb
 from brainbehave.pose import pose_dataset
 
@@ -109,6 +113,45 @@ def pose_nwb(hours: float, out: Path, n_keypoints: int = 12) -> None:
             pose=pose,
             frame_times_neural={k: times for k in pose},
             skeleton_edges=[(0, 1)],
+            provenance={"tool": "bench"},
+        ),
+    )
+    print(f"  derived file {path.stat().st_size / 2**20:.0f} MiB")
+    intervals = pd.concat(
+        [
+            label_intervals(
+                times,
+                {
+                    "action": np.repeat(rng.integers(0, 8, n // 30 + 1), 30)[:n],
+                    "activity": np.repeat(rng.integers(0, 3, n // 300 + 1), 300)[:n],
+                },
+                {"action": [f"a{i}" for i in range(8)], "activity": ["x", "y", "z"]},
+                source,
+            )
+            for source in ("rules", "mae")
+        ],
+        ignore_index=True,
+    )
+    latents = {
+        model: xr.Dataset(
+            {"embedding": (("seed", "time", "dim"), rng.normal(size=(2, n, 8)).astype(np.float32))},
+            coords={"time": times, "seed": [0, 1]},
+            attrs={"spec": "{}", "provenance": "{}"},
+        )
+        for model in ("contrastive", "hybrid", "pivae")
+    }
+    print(f"  + {len(intervals)} intervals, latents 3 models x 2 seeds x {n} bins x 8 dims")
+    path = out / "derived_full.nwb"
+    _measure(
+        "  write_derived_nwb (pose + intervals + latents)",
+        lambda: write_derived_nwb(
+            path,
+            source,
+            pose=pose,
+            frame_times_neural={k: times for k in pose},
+            skeleton_edges=[(0, 1)],
+            intervals=intervals,
+            latents=latents,
             provenance={"tool": "bench"},
         ),
     )

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from brainbehave.align import (
-    NeuralPlan,
+    SessionBehaviour,
     align_session,
     assign_labels,
     bin_edges,
@@ -22,9 +21,9 @@ from brainbehave.align import (
     resample,
     save_aligned,
 )
+from brainbehave.behaviour.labels import labels_dataset
 from brainbehave.errors import InputDataError
 from brainbehave.nwb import NeuralRecording, SeriesData, UnitsData
-from brainbehave.paths import Paths
 from brainbehave.pose import pose_dataset
 
 
@@ -87,17 +86,17 @@ def test_aligned_session_bins_spikes_pose_and_labels_on_the_video_frames() -> No
     spikes = [np.sort(np.random.default_rng(1).uniform(4.0, 16.0, 500)), np.array([9.0])]
     xy = np.stack([frames, -frames], axis=-1)[:, None, :].repeat(2, axis=1)  # (T, K, 2)
     pose = pose_dataset(xy, None, ["nose", "tail"], fps, source_software="test", units="px")
-    labels = {"action": np.where(frames < 8.0, 0, 1)}
-    ds = align_session(
-        _recording(spikes),
-        subject="rat01",
-        session="ses01",
-        bin_s=1 / fps,
-        frame_times_neural=frames,
+    labels = labels_dataset(
+        {"action": (["rest", "walk"], np.where(frames < 8.0, 0, 1))}, fps, "rules"
+    )
+    behaviour = SessionBehaviour(
+        frames,
         pose={"camA": pose},
         features={"speed": np.full(len(frames), 3.0)},
-        labels=labels,
-        label_names={"action": ["rest", "walk"]},
+        labels={"rules": labels},
+    )
+    ds = align_session(
+        _recording(spikes), subject="rat01", session="ses01", bin_s=1 / fps, behaviour=behaviour
     )
     assert ds.sizes["time"] == 300 and ds.attrs["neural_kind"] == "spike_counts"
     assert ds["time"].values[0] == pytest.approx(5.0)
@@ -107,11 +106,32 @@ def test_aligned_session_bins_spikes_pose_and_labels_on_the_video_frames() -> No
     x = ds["pose_camA"].sel(pose_camA_space="x", pose_camA_keypoints="nose").values
     np.testing.assert_allclose(x, ds["time"].values, atol=1e-9)  # the dropped frame interpolated
     np.testing.assert_allclose(ds["feature_speed"].values[:, 0], 3.0)
-    assert json.loads(ds["label_action"].attrs["names"]) == ["rest", "walk"]
-    assert ds["label_action"].values[150] == -1 and ds["label_action"].values[0] == 0
+    assert json.loads(ds["label_rules_action"].attrs["names"]) == ["rest", "walk"]
+    assert ds["label_rules_action"].attrs["source"] == "rules"
+    assert ds["label_rules_action"].values[150] == -1 and ds["label_rules_action"].values[0] == 0
     # the dropped frame's bin has pose (interpolated) but no label: only it is invalid
     assert np.flatnonzero(~ds["valid"].values).tolist() == [150]
     assert list(ds["channel_quality"].values) == ["good", "good"]
+
+
+def test_unlabelled_frames_and_a_lost_animal_do_not_invalidate_bins() -> None:
+    """A frame no rule labelled (-1) or a camera that lost the animal (all NaN) is missing
+    in that variable only; the bin stays usable for the neural data and the other variables."""
+    fps = 30.0
+    frames = 5.0 + np.arange(90) / fps
+    xy = np.stack([frames, frames], axis=-1)[:, None, :]
+    xy[30:40] = np.nan  # the animal left camA's view for 10 frames
+    pose = pose_dataset(xy, None, ["nose"], fps, source_software="test", units="px")
+    codes = np.where(np.arange(90) < 60, -1, 0)  # no rule matched the first 60 frames
+    labels = labels_dataset({"action": (["walk"], codes)}, fps, "rules")
+    behaviour = SessionBehaviour(frames, pose={"camA": pose}, labels={"rules": labels})
+    spikes = [np.sort(np.random.default_rng(2).uniform(5.0, 8.0, 100))]
+    ds = align_session(
+        _recording(spikes), subject="rat01", session="ses01", bin_s=1 / fps, behaviour=behaviour
+    )
+    assert ds["valid"].values.all()
+    assert (ds["label_rules_action"].values[:60] == -1).all()
+    assert np.isnan(ds["pose_camA"].values[30:40]).all()
 
 
 def test_behaviour_in_the_file_masks_bins_where_it_is_missing() -> None:
@@ -127,14 +147,13 @@ def test_behaviour_in_the_file_masks_bins_where_it_is_missing() -> None:
 
 def test_pose_with_the_wrong_number_of_frames_is_refused() -> None:
     pose = pose_dataset(np.zeros((5, 1, 2)), None, ["nose"], 30.0, source_software="t", units="px")
-    with pytest.raises(InputDataError, match="5 frames but 10 synchronised video frames"):
+    with pytest.raises(InputDataError, match="has 5 frames but the synchronised video has 10"):
         align_session(
             _recording([np.array([0.1])]),
             subject="r",
             session="s",
             bin_s=0.1,
-            frame_times_neural=np.arange(10) / 30.0,
-            pose={"camA": pose},
+            behaviour=SessionBehaviour(np.arange(10) / 30.0, pose={"camA": pose}),
         )
 
 
@@ -154,38 +173,6 @@ def test_the_file_round_trips_and_other_files_are_refused(tmp_path: Path) -> Non
     ds.drop_vars("split").to_netcdf(tmp_path / "old.nc", engine="h5netcdf")
     with pytest.raises(InputDataError, match=r"missing variables \['split'\]"):
         load_aligned(tmp_path / "old.nc")
-
-
-def test_plan_gives_targets_cameras_and_sheet_values() -> None:
-    sessions = pd.DataFrame(
-        [
-            {
-                "subject": "rat01",
-                "session": "ses01",
-                "nwb": "a.nwb",
-                "fps": 30.0,
-                "sync_series": "ttl",
-            }
-        ]
-    )
-    videos = pd.DataFrame(
-        [
-            {"subject": "rat01", "session": "ses01", "camera": "camA", "video": "a.mp4"},
-            {
-                "subject": "rat01",
-                "session": "ses01",
-                "camera": "camB",
-                "video": "b.mp4",
-                "frame_times": "b.csv",
-            },
-        ]
-    )
-    plan = NeuralPlan(sessions, videos, Paths(results="res"))
-    w = SimpleNamespace(subject="rat01", session="ses01")
-    assert plan.targets() == ["res/neural/rat01/ses01/aligned.nc"]
-    assert plan.sync_inputs(w) == ["a.mp4", "b.csv"]
-    params = plan.sync_params(w)
-    assert params["fps"] == 30.0 and params["sync_series"] == "ttl" and params["offset_s"] is None
 
 
 def test_ophys_only_sessions_bin_the_dff_traces() -> None:

@@ -44,3 +44,33 @@ def run_snakemake(
         timeout=timeout,
         check=False,
     )
+
+
+def place_truth_pose(workdir: Path, synth: dict, sessions: list[tuple[str, str]]) -> None:
+    """Write the virtual lab's sessions plus their truth 2D (per camera) and 3D pose where
+    the pose stages write them, so a run downstream of pose skips DeepLabCut training and
+    triangulation (whose tiny-cohort models are too poor to feed later stages)."""
+    from brainbehave.behaviour.evaluation import truth_pose
+    from brainbehave.paths import Paths
+    from brainbehave.pose import pose_dataset, save_pose
+    from brainbehave.synth.cohort import SessionFiles, generate_session
+    from brainbehave.synth.settings import SynthSettings
+
+    settings = SynthSettings.from_mapping(synth)
+    paths = Paths(results=str(Path(workdir) / "results"))
+    for subject, session in sessions:
+        files = SessionFiles.from_paths(paths, settings, subject, session)
+        truth = generate_session(settings, subject, session, files)
+        saved = truth.video_exposure_index
+        for cam in truth.cameras:
+            ds = pose_dataset(
+                truth.pose2d[cam][saved],
+                None,
+                truth.keypoints,
+                truth.fps,
+                source_software="truth",
+                units="px",
+                camera=cam,
+            )
+            save_pose(ds, paths.pose2d(subject, session, cam))
+        save_pose(truth_pose(truth), paths.pose3d(subject, session))

@@ -1,6 +1,6 @@
 """Binning onto one time base, and the aligned session dataset the latent-model stage reads.
 
-Contract (``CONTRACT_VERSION`` 1): one netCDF file per session (h5netcdf engine), an
+Contract (``CONTRACT_VERSION`` 2): one netCDF file per session (h5netcdf engine), an
 ``xarray.Dataset`` whose time base is the NEURAL clock (seconds from the NWB file's
 ``session_start_time``):
 
@@ -14,20 +14,28 @@ Variables
     ``ophys_<name>`` (time, ``ophys_<name>_roi``): further ophys series, resampled.
     ``behaviour_<name>`` (time, ``behaviour_<name>_dim``): behaviour series found in the NWB
     file (e.g. ``behaviour_behavior_Position_LED``), linearly resampled.
-    ``pose_<name>`` (time, ``<name>_space``, ``<name>_keypoints``): pose passed in (2D per
-    camera or 3D), linearly resampled from the video frames' neural times.
-    ``feature_<name>`` (time, ``feature_<name>_dim``): per-frame behaviour features passed
-    in, linearly resampled.
-    ``label_<level>`` (time) int16: per-frame labels assigned from the frame nearest the bin
-    centre, -1 where none; names in ``attrs["names"]`` (JSON).
+    ``pose_<name>`` (time, ``pose_<name>_space``, ``pose_<name>_keypoints``): pose of the
+    video stages, 2D per camera (``<name>`` = camera, px) and 3D (``pose_3d``, mm), each
+    linearly resampled from its frames' neural times (:mod:`brainbehave.align_behaviour`).
+    ``feature_<name>`` (time, ``feature_<name>_dim``): the behaviour stage's per-frame
+    features (one variable per feature), linearly resampled.
+    ``label_<source>_<level>`` (time) int16: per-frame labels of a behaviour source
+    (``rules`` | ``mae``) and hierarchy level, from the frame nearest the bin centre, -1
+    where none (no frame near, or the source gave none); attrs ``names`` (JSON list: label
+    ``i`` is ``names[i]``), ``source``, ``level``.
     ``mask_neural``, ``mask_behaviour``, ``valid`` (time) bool: bins where the neural data
-    are usable, where every behaviour variable was observed (some value finite; a label
-    assigned), and both. Single missing keypoints stay NaN inside valid bins.
+    are usable, where the behaviour was observed (every NWB behaviour series finite and,
+    with video behaviour, a saved frame near the bin centre), and both. Values missing
+    inside valid bins (an occluded keypoint, a frame no rule labelled) stay NaN / -1 in
+    their own variable: consumers mask per variable.
     ``split`` (time) int8: 0 train, 1 test, in contiguous time blocks.
 Attributes
     ``contract_version``, ``subject``, ``session``, ``bin_s``, ``clock`` (``"neural"``),
     ``source_nwb``, ``neural_kind``, ``test_fraction``, ``n_blocks``, ``provenance`` (JSON:
-    tool versions, parameters, sync summary).
+    tool versions, parameters, sync summary, behaviour input files).
+
+Version 2 (from 1): labels are named ``label_<source>_<level>`` (was ``label_<level>``) with
+``source`` and ``level`` attrs; the neural_align rule passes pose, features and labels.
 
 Spikes outside the binned range are not counted (their number is logged and stored as
 ``attrs["spikes_outside"]``); everything else is vectorised over spikes (``searchsorted``).
@@ -38,24 +46,46 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
+from brainbehave.align_behaviour import (
+    SessionBehaviour,
+    assign_labels,
+    behaviour_variables,
+    label_intervals,
+    load_session_behaviour,
+    median_step,
+    resample,
+    var_name,
+    video_coverage,
+)
 from brainbehave.atomic import write_netcdf
 from brainbehave.errors import InputDataError
 from brainbehave.nwb import NeuralRecording, SeriesData
-from brainbehave.paths import Paths
+
+__all__ = [  # resample, assign_labels, label_intervals: re-exported from align_behaviour
+    "CONTRACT_VERSION",
+    "SessionBehaviour",
+    "align_nwb_session",
+    "align_session",
+    "assign_labels",
+    "bin_edges",
+    "bin_spike_counts",
+    "contiguous_split",
+    "label_intervals",
+    "load_aligned",
+    "resample",
+    "save_aligned",
+]
 
 logger = logging.getLogger(__name__)
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 REQUIRED = ("neural", "bin_start", "bin_stop", "valid", "split")
 
 
@@ -83,35 +113,6 @@ def bin_spike_counts(
     return counts
 
 
-def resample(times: np.ndarray, values: np.ndarray, at: np.ndarray, max_gap_s: float) -> np.ndarray:
-    """Linear interpolation of (T, C) ``values`` at ``at``; NaN outside or across long gaps.
-
-    A point is NaN when it lies outside ``[times[0], times[-1]]`` or between two samples
-    more than ``max_gap_s`` apart; NaN samples stay NaN (missing pose stays missing).
-    """
-    values = np.asarray(values, dtype=float).reshape(len(times), -1)
-    j = np.clip(np.searchsorted(times, at, side="right"), 1, len(times) - 1)
-    t0, t1 = times[j - 1], times[j]
-    span = t1 - t0
-    w = np.divide(at - t0, span, out=np.zeros_like(at, dtype=float), where=span > 0)
-    out = values[j - 1] * (1.0 - w)[:, None] + values[j] * w[:, None]
-    bad = (at < times[0]) | (at > times[-1]) | (span > max_gap_s)
-    out[bad] = np.nan
-    return out
-
-
-def assign_labels(
-    frame_times: np.ndarray, labels: np.ndarray, at: np.ndarray, max_dist_s: float
-) -> np.ndarray:
-    """Label of the frame nearest each time in ``at``; -1 where none is within ``max_dist_s``."""
-    j = np.clip(np.searchsorted(frame_times, at), 1, len(frame_times) - 1)
-    before_closer = np.abs(at - frame_times[j - 1]) <= np.abs(frame_times[j] - at)
-    nearest = np.where(before_closer, j - 1, j)
-    out = np.asarray(labels, dtype=np.int16)[nearest]
-    out[np.abs(frame_times[nearest] - at) > max_dist_s] = -1
-    return out
-
-
 def contiguous_split(n_bins: int, test_fraction: float = 0.2, n_blocks: int = 10) -> np.ndarray:
     """0 (train) / 1 (test) per bin: ``n_blocks`` contiguous blocks, a spread subset for test.
 
@@ -129,10 +130,6 @@ def contiguous_split(n_bins: int, test_fraction: float = 0.2, n_blocks: int = 10
     test_blocks = np.floor((np.arange(n_test) + 0.5) * n_blocks / n_test).astype(int)
     block = np.minimum((np.arange(n_bins) * n_blocks) // n_bins, n_blocks - 1)
     return np.isin(block, test_blocks).astype(np.int8)
-
-
-def _name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
 
 
 def _time_range(recording: NeuralRecording, frame_times: np.ndarray | None, bin_s: float):
@@ -156,19 +153,12 @@ def _time_range(recording: NeuralRecording, frame_times: np.ndarray | None, bin_
     return min(lo), max(hi)
 
 
-def _median_step(times: np.ndarray) -> float:
-    steps = np.diff(times)
-    steps = steps[steps > 0]
-    return float(np.median(steps)) if len(steps) else np.inf
-
-
 def _neural(recording: NeuralRecording, edges: np.ndarray, centres: np.ndarray):
     """(neural matrix, channel ids, kind, mask, extra ophys variables, spikes outside)."""
     extra: dict[str, xr.DataArray] = {}
     ophys = sorted(recording.ophys, key=lambda s: s.kind != "dff")  # DfOverF first
     traces = [
-        (s, resample(s.timestamps, s.data, centres, 2.5 * _median_step(s.timestamps)))
-        for s in ophys
+        (s, resample(s.timestamps, s.data, centres, 2.5 * median_step(s.timestamps))) for s in ophys
     ]
     if recording.units is not None:
         trains = recording.units.spike_times
@@ -181,7 +171,7 @@ def _neural(recording: NeuralRecording, edges: np.ndarray, centres: np.ndarray):
         matrix, outside = values.astype(np.float32), 0
         ids, kind, mask = np.arange(values.shape[1]), first.kind, np.isfinite(values).all(1)
     for series, values in traces:
-        name = f"ophys_{_name(series.name)}"
+        name = f"ophys_{var_name(series.name)}"
         extra[name] = xr.DataArray(
             values.astype(np.float32),
             dims=("time", f"{name}_roi"),
@@ -197,106 +187,42 @@ def _channel_coords(recording: NeuralRecording) -> dict[str, tuple]:
     for col in recording.units.columns.columns:
         values = recording.units.columns[col]
         if values.dtype.kind in "biuf":
-            coords[f"channel_{_name(col)}"] = ("channel", values.to_numpy())
+            coords[f"channel_{var_name(col)}"] = ("channel", values.to_numpy())
             continue
         text = [v if isinstance(v, str) else json.dumps(v, default=str) for v in values]
-        coords[f"channel_{_name(col)}"] = ("channel", np.asarray(text, dtype=str))
+        coords[f"channel_{var_name(col)}"] = ("channel", np.asarray(text, dtype=str))
     return coords
 
 
 def _behaviour_vars(series: Sequence[SeriesData], centres: np.ndarray) -> dict[str, xr.DataArray]:
     out = {}
     for s in series:
-        name = f"behaviour_{_name(s.name)}"
-        values = resample(s.timestamps, s.data, centres, 2.5 * _median_step(s.timestamps))
+        name = f"behaviour_{var_name(s.name)}"
+        values = resample(s.timestamps, s.data, centres, 2.5 * median_step(s.timestamps))
         out[name] = xr.DataArray(
             values, dims=("time", f"{name}_dim"), attrs={"unit": s.unit, "kind": s.kind}
         )
     return out
 
 
-def _pose_vars(pose: Mapping[str, xr.Dataset], frame_times: np.ndarray, centres, max_gap):
-    out = {}
-    for name, ds in pose.items():
-        pos = ds["position"].isel(individuals=0).transpose("time", "space", "keypoints")
-        if pos.shape[0] != len(frame_times):
-            raise InputDataError(
-                f"pose {name!r}: {pos.shape[0]} frames but {len(frame_times)} synchronised "
-                "video frames; pose must have one row per saved frame."
-            )
-        flat = resample(frame_times, pos.values.reshape(len(frame_times), -1), centres, max_gap)
-        key = f"pose_{_name(name)}"
-        out[key] = xr.DataArray(
-            flat.reshape(len(centres), *pos.shape[1:]),
-            dims=("time", f"{key}_space", f"{key}_keypoints"),
-            coords={
-                f"{key}_space": pos["space"].values,
-                f"{key}_keypoints": pos["keypoints"].values,
-            },
-            attrs={
-                "units": ds.attrs.get("units", ""),
-                "source": ds.attrs.get("source_software", ""),
-            },
-        )
-    return out
+def _behaviour_block(recording, behaviour, centres, bin_s):
+    """Behaviour variables (file series, pose, features, labels) and the bins where the
+    behaviour was observed.
 
-
-def _label_vars(labels, names, frame_times, centres, max_dist):
-    out = {}
-    for level, values in labels.items():
-        if len(values) != len(frame_times):
-            raise InputDataError(
-                f"labels {level!r}: {len(values)} frames but {len(frame_times)} synchronised "
-                "video frames; give one label per saved frame."
-            )
-        out[f"label_{_name(level)}"] = xr.DataArray(
-            assign_labels(frame_times, values, centres, max_dist),
-            dims=("time",),
-            attrs={"names": json.dumps(list((names or {}).get(level, [])))},
-        )
-    return out
-
-
-def _feature_vars(features, frame_times, centres, max_gap):
-    out = {}
-    for name, values in features.items():
-        values = np.asarray(values, dtype=float).reshape(len(values), -1)
-        if len(values) != len(frame_times):
-            raise InputDataError(
-                f"feature {name!r}: {len(values)} frames but {len(frame_times)} synchronised "
-                "video frames; give one row per saved frame."
-            )
-        key = f"feature_{_name(name)}"
-        out[key] = xr.DataArray(
-            resample(frame_times, values, centres, max_gap), dims=("time", f"{key}_dim")
-        )
-    return out
-
-
-def _behaviour_block(recording, frames, video, centres, bin_s):
-    """Behaviour variables (file series, pose, labels) and the bins where all were observed.
-
-    A bin counts as observed for a variable when at least one of its values there is
-    finite (single occluded keypoints stay NaN for the model stage) and, for labels, when a
-    frame lay close enough to assign one.
+    A bin is observed when every behaviour series of the NWB file has a finite value there
+    and, when video behaviour is passed, a saved video frame lies near its centre
+    (:func:`video_coverage`). Missing values of single variables inside an observed bin (an
+    occluded keypoint, a camera that lost the animal, a frame no behaviour rule matched)
+    stay NaN / -1 in that variable: consumers mask per variable.
     """
-    behaviour = _behaviour_vars(recording.behaviour, centres)
-    if frames is not None:
-        step = _median_step(frames)
-        behaviour.update(_pose_vars(video["pose"] or {}, frames, centres, 2.5 * step))
-        behaviour.update(_feature_vars(video["features"] or {}, frames, centres, 2.5 * step))
-        max_dist = max(bin_s, step) * 0.75
-        behaviour.update(
-            _label_vars(video["labels"] or {}, video["label_names"], frames, centres, max_dist)
-        )
+    variables = _behaviour_vars(recording.behaviour, centres)
     mask = np.ones(len(centres), dtype=bool)
-    for name, da in behaviour.items():
-        values = da.values.reshape(len(centres), -1)
-        if name.startswith("label_"):
-            mask &= values[:, 0] >= 0
-        else:
-            mask &= np.isfinite(values).any(axis=1)
-    return behaviour, mask
+    for da in variables.values():
+        mask &= np.isfinite(da.values.reshape(len(centres), -1)).any(axis=1)
+    if behaviour is not None:
+        variables.update(behaviour_variables(behaviour, centres, bin_s))
+        mask &= video_coverage(behaviour, centres, bin_s)
+    return variables, mask
 
 
 def align_session(
@@ -308,10 +234,7 @@ def align_session(
     t_start: float | None = None,
     t_stop: float | None = None,
     frame_times_neural: np.ndarray | None = None,
-    pose: Mapping[str, xr.Dataset] | None = None,
-    features: Mapping[str, np.ndarray] | None = None,
-    labels: Mapping[str, np.ndarray] | None = None,
-    label_names: Mapping[str, Sequence[str]] | None = None,
+    behaviour: SessionBehaviour | None = None,
     test_fraction: float = 0.2,
     n_blocks: int = 10,
     provenance: Mapping[str, Any] | None = None,
@@ -328,16 +251,14 @@ def align_session(
         Bin width (s); the pipeline's default is one video frame period.
     t_start, t_stop
         Range to bin. Default: the synchronised video frames (bins centred on frames) when
-        ``frame_times_neural`` is given, else the span of the spikes / ophys samples.
+        ``frame_times_neural`` or ``behaviour`` is given, else the span of the spikes / ophys
+        samples.
     frame_times_neural
-        (M,) neural time of each saved video frame (from :mod:`brainbehave.sync`); needed
-        for ``pose`` and ``labels``, which have one row per saved frame.
-    pose
-        Name (camera, or ``3d``) to a pose dataset (:mod:`brainbehave.pose`).
-    features
-        Name to per-frame behaviour features, (M,) or (M, F), linearly resampled.
-    labels, label_names
-        Level to per-frame integer labels, and level to label names.
+        (M,) neural time of each saved video frame of the reference camera (from
+        :mod:`brainbehave.sync`); default ``behaviour.frame_times``.
+    behaviour
+        The session's pose, features and labels with their frames' neural times
+        (:func:`brainbehave.align_behaviour.load_session_behaviour`); None: neural only.
     test_fraction, n_blocks
         Contiguous train/test split (:func:`contiguous_split`).
     provenance
@@ -353,10 +274,8 @@ def align_session(
     InputDataError
         On a bad bin width or range, or pose/labels whose length differs from the frames.
     """
-    if (pose or features or labels) and frame_times_neural is None:
-        raise InputDataError(
-            "pose, features and labels need 'frame_times_neural' (run the sync first)."
-        )
+    if frame_times_neural is None and behaviour is not None:
+        frame_times_neural = behaviour.frame_times
     frames = None if frame_times_neural is None else np.asarray(frame_times_neural, float)
     auto = _time_range(recording, frames, bin_s)
     edges = bin_edges(
@@ -378,9 +297,8 @@ def align_session(
         "neural": xr.DataArray(matrix, dims=("time", "channel"), attrs={"kind": kind}),
     }
     variables.update(extra)
-    video = {"pose": pose, "features": features, "labels": labels, "label_names": label_names}
-    behaviour, mask_behaviour = _behaviour_block(recording, frames, video, centres, bin_s)
-    variables.update(behaviour)
+    extra_behaviour, mask_behaviour = _behaviour_block(recording, behaviour, centres, bin_s)
+    variables.update(extra_behaviour)
     variables.update(
         mask_neural=("time", mask_neural),
         mask_behaviour=("time", mask_behaviour),
@@ -463,9 +381,14 @@ def align_nwb_session(
     test_fraction: float = 0.2,
     n_blocks: int = 10,
     naive_start_ok: bool = False,
+    pose2d: Mapping[str, str | os.PathLike] | None = None,
+    pose3d: str | os.PathLike | None = None,
+    features: str | os.PathLike | None = None,
+    labels: Mapping[str, str | os.PathLike] | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
-    """Read an NWB file, bin it on the synchronised video's time base, save the dataset.
+    """Read an NWB file and the session's behaviour files, bin them on the synchronised
+    video's time base, save the dataset.
 
     Parameters
     ----------
@@ -478,13 +401,37 @@ def align_nwb_session(
     bin_s
         Bin width; None = one frame period of the synchronised camera.
     camera
-        Camera whose frames set the time base (default: the first in the sync file).
+        Camera whose frames set the time base (default: the first in the sync file); the
+        3D pose, features and labels are timed with its frames.
+    pose2d, pose3d, features, labels
+        The video stages' files (all optional): 2D pose per camera, 3D pose, behaviour
+        features, per-frame labels per source (``rules`` | ``mae``); see
+        :func:`brainbehave.align_behaviour.load_session_behaviour`.
+
+    Raises
+    ------
+    InputDataError
+        When behaviour files come without a sync result, or disagree with the video frames.
     """
     from brainbehave.nwb import read_neural
     from brainbehave.sync import read_sync
 
     recording = read_neural(nwb, naive_start_ok=naive_start_ok)
+    files = {"pose2d": pose2d, "pose3d": pose3d, "features": features, "labels": labels}
+    behaviour = None
+    if any(files.values()):
+        if sync_json is None:
+            raise InputDataError(
+                f"{nwb}: pose, features and labels need the session's sync result (sync.json) "
+                "to be placed on the neural clock."
+            )
+        behaviour = load_session_behaviour(sync_json, camera=camera, **files)
     frames, prov = None, dict(provenance or {})
+    prov["behaviour_files"] = {
+        k: ({c: str(p) for c, p in v.items()} if isinstance(v, Mapping) else str(v))
+        for k, v in files.items()
+        if v
+    }
     if sync_json is not None:
         syncs = read_sync(sync_json)
         camera = camera or next(iter(syncs))
@@ -502,110 +449,10 @@ def align_nwb_session(
         session=session,
         bin_s=bin_s,
         frame_times_neural=frames,
+        behaviour=behaviour,
         test_fraction=test_fraction,
         n_blocks=n_blocks,
         provenance=prov,
     )
     save_aligned(ds, out)
     return ds
-
-
-def label_intervals(
-    frame_times: np.ndarray,
-    labels: Mapping[str, np.ndarray],
-    names: Mapping[str, Sequence[str]],
-    source: str,
-) -> pd.DataFrame:
-    """Runs of equal per-frame labels as intervals ``level, label, start, stop, source``.
-
-    A run starts at its first frame's time and stops one frame period (the median step)
-    after its last frame; label -1 (none) gives no interval.
-    """
-    frame_times = np.asarray(frame_times, dtype=float)
-    period = _median_step(frame_times)
-    tables = []
-    for level, values in labels.items():
-        values = np.asarray(values)
-        change = np.flatnonzero(np.diff(values)) + 1
-        first, last = np.r_[0, change], np.r_[change, len(values)] - 1
-        keep = values[first] >= 0
-        level_names = list(names.get(level, []))
-        tables.append(
-            pd.DataFrame(
-                {
-                    "level": level,
-                    "label": [
-                        level_names[v] if v < len(level_names) else str(v)
-                        for v in values[first[keep]]
-                    ],
-                    "start": frame_times[first[keep]],
-                    "stop": frame_times[last[keep]] + period,
-                    "source": source,
-                }
-            )
-        )
-    columns = ["level", "label", "start", "stop", "source"]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
-
-
-def _cell(row: Mapping[str, Any], key: str) -> Any:
-    value = row.get(key)
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-
-@dataclass(frozen=True)
-class NeuralPlan:
-    """Input functions and targets of the neural rules, from the cohort (tested here).
-
-    Parameters
-    ----------
-    sessions, videos
-        The cohort sheets (:class:`brainbehave.config.Cohort`'s tables).
-    paths
-        The output layout.
-    """
-
-    sessions: pd.DataFrame
-    videos: pd.DataFrame
-    paths: Paths
-
-    def _row(self, wildcards: Any) -> Mapping[str, Any]:
-        rows = self.sessions[
-            (self.sessions["subject"] == wildcards.subject)
-            & (self.sessions["session"] == wildcards.session)
-        ]
-        if len(rows) != 1:
-            raise KeyError(f"No session {wildcards.subject}/{wildcards.session} in the cohort.")
-        return rows.iloc[0].to_dict()
-
-    def cameras(self, wildcards: Any) -> dict[str, dict]:
-        """Per camera: its frame-times file (None when the sheet has none) and its video."""
-        rows = self.videos[
-            (self.videos["subject"] == wildcards.subject)
-            & (self.videos["session"] == wildcards.session)
-        ]
-        return {
-            r["camera"]: {"frame_times": _cell(r, "frame_times"), "video": r["video"]}
-            for r in rows.to_dict("records")
-        }
-
-    def sync_inputs(self, wildcards: Any) -> list[str]:
-        """Files the sync reads per camera: frame times, else the video (to count frames)."""
-        return [c["frame_times"] or c["video"] for c in self.cameras(wildcards).values()]
-
-    def sync_params(self, wildcards: Any) -> dict[str, Any]:
-        """Cameras, fps, sync series and sheet offset/drift of a session."""
-        row = self._row(wildcards)
-        fps = _cell(row, "fps")
-        return {
-            "cameras": self.cameras(wildcards),
-            "fps": None if fps is None else float(fps),
-            "sync_series": _cell(row, "sync_series"),
-            "offset_s": _cell(row, "sync_offset_s"),
-            "drift_ppm": _cell(row, "sync_drift_ppm"),
-        }
-
-    def targets(self) -> list[str]:
-        """The aligned dataset of every session."""
-        keys = zip(self.sessions["subject"], self.sessions["session"], strict=True)
-        return [self.paths.neural_aligned(s, j) for s, j in keys]

@@ -96,6 +96,11 @@ class Paths:
         """DeepLabCut's evaluation of the trained model (train/test error in px), JSON."""
         return f"{self.results}/pose2d/model_evaluation.json"
 
+    def pose2d_model_training(self) -> str:
+        """Where pose2d_train trains before moving the result onto `pose2d_model` (not an
+        output: it outlives a killed job, whose next run resumes from its latest snapshot)."""
+        return f"{self.results}/pose2d/.model_training"
+
     # -- neural ----------------------------------------------------------------------------
     def neural_session_dir(self, subject: str, session: str) -> str:
         """Folder of one session's neural-stage outputs."""
@@ -121,6 +126,22 @@ class Paths:
     def pose3d_qc(self, subject: str, session: str) -> str:
         """Triangulation QC of a session (JSON: reprojection errors, NaN counts, cameras)."""
         return f"{self._session('pose3d', subject, session)}/qc.json"
+
+    def pose3d_lift_model(self) -> str:
+        """The cohort's single-camera lifting network (torch checkpoint)."""
+        return f"{self.results}/pose3d/lift/model.pt"
+
+    def pose3d_lift_evaluation(self) -> str:
+        """Held-out error of the lifting network, per camera (JSON)."""
+        return f"{self.results}/pose3d/lift/evaluation.json"
+
+    def pose3d_calibration(self, subject: str, session: str) -> str:
+        """Calibration computed from the session's ChArUco board videos (anipose TOML)."""
+        return f"{self._session('pose3d', subject, session)}/calibration.toml"
+
+    def pose3d_calibration_qc(self, subject: str, session: str) -> str:
+        """Board detections and reprojection errors of that calibration (JSON)."""
+        return f"{self._session('pose3d', subject, session)}/calibration_qc.json"
 
     # -- behaviour --
     def behaviour_features(self, subject: str, session: str) -> str:
@@ -168,6 +189,11 @@ class Paths:
         """The model's trust scorecard (JSON)."""
         return f"{self.results}/latents/{model}/scorecard.json"
 
+    def latents_checkpoints(self, model: str) -> str:
+        """Folder of the model's resumable fit checkpoints (not a rule output: a rerun finds
+        them; removed once the fit's outputs are written)."""
+        return f"{self.results}/latents/{model}/checkpoints"
+
     def latents_plot(self, model: str) -> str:
         """Embeddings of every session coloured by behaviour (PNG)."""
         return f"{self.results}/latents/{model}/embeddings.png"
@@ -175,6 +201,11 @@ class Paths:
     def model_log(self, rule: str, model: str) -> str:
         """Log of a cohort-level rule run once per model."""
         return f"{self.logs}/{rule}/{model}.log"
+
+    # -- report --
+    def report_html(self) -> str:
+        """The cohort report: one self-contained HTML page (brainbehave.report)."""
+        return f"{self.results}/report/cohort.html"
 
     # -- logs ----------------------------------------------------------------------------
     def session_log(self, rule: str, subject: str, session: str) -> str:

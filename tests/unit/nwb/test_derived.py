@@ -114,15 +114,16 @@ def test_intervals_per_level_and_a_place_for_latents(session: dict, derived: Pat
     with NWBHDF5IO(derived, "r") as io:
         nwbfile = io.read()
         assert sorted(nwbfile.intervals) == [
-            "behaviour_action",
-            "behaviour_activity",
-            "behaviour_primitive",
+            "behaviour_truth_action",
+            "behaviour_truth_activity",
+            "behaviour_truth_primitive",
         ]
-        table = nwbfile.intervals["behaviour_action"].to_dataframe()
+        table = nwbfile.intervals["behaviour_truth_action"].to_dataframe()
         assert set(table.columns) >= {"start_time", "stop_time", "level", "label", "source"}
         expected = session["intervals"].query("level == 'action'")
         assert list(table["label"]) == list(expected["label"])
-        assert LATENTS_MODULE in nwbfile.processing
+        assert LATENTS_MODULE in nwbfile.processing  # empty without latents
+        assert len(nwbfile.processing[LATENTS_MODULE].data_interfaces) == 0
         assert json.loads(nwbfile.notes.split(": ", 1)[1]) == {"bin_s": 0.1, "tool": "test"}
 
 

@@ -9,7 +9,8 @@ Neural recordings are read with :func:`read_neural` (local) or :func:`read_neura
 (streamed): units with their columns, ophys traces (Fluorescence/DfOverF) and behaviour
 series (Position, CompassDirection, BehavioralTimeSeries), as plain arrays. A session's
 derived file (:func:`write_derived_nwb`) copies the units and adds ndx-pose pose estimation,
-behaviour intervals per level and an empty ``latents`` processing module.
+behaviour intervals per source and level, and the latent embeddings (``latents`` processing
+module); :func:`write_session_derived_nwb` builds it from a session's pipeline files.
 
 Determinism: the *content* of a file written from the same inputs is the same every time
 (the identifier is derived from subject, session and provenance, not drawn at random), but
@@ -17,7 +18,7 @@ its *bytes* are not: NWB records ``file_create_date`` and HDF5 stores object tim
 Compare files by content (e.g. read back and compare arrays), not by checksum.
 """
 
-from brainbehave.nwb.derived import LATENTS_MODULE, write_derived_nwb
+from brainbehave.nwb.derived import LATENTS_MODULE, write_derived_nwb, write_session_derived_nwb
 from brainbehave.nwb.read import (
     NeuralRecording,
     SeriesData,
@@ -53,5 +54,6 @@ __all__ = [
     "read_units_spike_times",
     "recording_from_nwbfile",
     "write_derived_nwb",
+    "write_session_derived_nwb",
     "write_synth_nwb",
 ]

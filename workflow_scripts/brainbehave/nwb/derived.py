@@ -1,4 +1,8 @@
-"""The derived NWB file of a session: units copied, pose, behaviour intervals, latents."""
+"""The derived NWB file of a session: units copied, pose, behaviour intervals, latents.
+
+:func:`write_derived_nwb` takes arrays and datasets; :func:`write_session_derived_nwb` reads
+a session's pipeline files (sync, pose, labels, latent embeddings) and calls it.
+"""
 
 from __future__ import annotations
 
@@ -172,10 +176,13 @@ def _add_intervals(nwbfile: NWBFile, intervals: pd.DataFrame) -> None:
     needed = {"level", "label", "start", "stop", "source"}
     if missing := needed - set(intervals.columns):
         raise InputDataError(f"behaviour intervals lack columns {sorted(missing)}.")
-    for level, rows in intervals.groupby("level", sort=True):
+    for (source, level), rows in intervals.groupby(["source", "level"], sort=True):
         table = TimeIntervals(
-            name=f"behaviour_{level}",
-            description=f"Behaviour intervals of level {level!r} (brainbehave).",
+            name=f"behaviour_{source}_{level}",
+            description=(
+                f"Behaviour intervals of level {level!r} from {source!r} (brainbehave), "
+                "neural clock."
+            ),
         )
         for col, text in (
             ("level", "Hierarchy level."),
@@ -194,6 +201,34 @@ def _add_intervals(nwbfile: NWBFile, intervals: pd.DataFrame) -> None:
         nwbfile.add_time_intervals(table)
 
 
+def _add_latents(module: Any, latents: Mapping[str, Any]) -> None:
+    """One ``TimeSeries`` ``<model>_seed<seed>`` per model and seed (time, dim)."""
+    for model, ds in latents.items():
+        if "embedding" not in ds or ds["embedding"].dims != ("seed", "time", "dim"):
+            raise InputDataError(
+                f"latents of model {model!r}: expected an 'embedding' (seed, time, dim) "
+                "variable (brainbehave.latents.pipeline.embedding_dataset). Rerun latents_fit."
+            )
+        times = np.asarray(ds["time"].values, dtype=float)
+        first = None
+        for k, seed in enumerate(ds["seed"].values):
+            series = TimeSeries(
+                name=f"{model}_seed{int(seed)}",
+                data=np.asarray(ds["embedding"].values[k], dtype=np.float32),
+                # the usable bins of the aligned dataset: irregular where bins were invalid
+                timestamps=times if first is None else first,
+                unit="a.u.",
+                description=(
+                    f"Latent embedding of model {model!r}, seed {int(seed)}, at the aligned "
+                    f"bin centres (neural clock). Spec: {ds.attrs.get('spec', '{}')}"
+                ),
+                comments=f"Provenance: {ds.attrs.get('provenance', '{}')}",
+            )
+            if first is None:
+                first = series
+            module.add(series)
+
+
 def write_derived_nwb(
     path: str | os.PathLike,
     source_nwb: str | os.PathLike,
@@ -202,10 +237,11 @@ def write_derived_nwb(
     frame_times_neural: Mapping[str, np.ndarray] | None = None,
     skeleton_edges: Sequence[tuple[int, int]] = (),
     intervals: pd.DataFrame | None = None,
+    latents: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
     naive_start_ok: bool = False,
 ) -> Path:
-    """Write a session's derived NWB: units copied, pose, behaviour intervals, latents module.
+    """Write a session's derived NWB: units copied, pose, behaviour intervals, latents.
 
     Parameters
     ----------
@@ -222,7 +258,10 @@ def write_derived_nwb(
         Pairs of keypoint indices.
     intervals
         Columns ``level, label, start, stop, source`` (s, neural clock): one ``TimeIntervals``
-        table ``behaviour_<level>`` per level.
+        table ``behaviour_<source>_<level>`` per source and level.
+    latents
+        Model name to its session embedding dataset (``embedding`` (seed, time, dim) on the
+        neural clock): a ``TimeSeries`` per model and seed in the ``latents`` module.
     provenance
         Tool versions and parameters, stored as JSON in ``notes``.
 
@@ -255,9 +294,94 @@ def write_derived_nwb(
         _add_pose(nwbfile, pose, frame_times_neural or {}, skeleton_edges)
     if intervals is not None and len(intervals):
         _add_intervals(nwbfile, intervals)
-    nwbfile.create_processing_module(
-        LATENTS_MODULE, "Latent embeddings of this session (written by the latent-model stage)."
+    module = nwbfile.create_processing_module(
+        LATENTS_MODULE, "Latent embeddings of this session (brainbehave latent-model stage)."
     )
+    _add_latents(module, latents or {})
     out = write_atomic(nwbfile, path)
-    logger.info("Wrote derived %s (pose %s)", out, sorted(pose or {}))
+    logger.info(
+        "Wrote derived %s (pose %s, %d intervals, latents %s)",
+        out,
+        sorted(pose or {}),
+        0 if intervals is None else len(intervals),
+        sorted(latents or {}),
+    )
     return out
+
+
+def write_session_derived_nwb(
+    path: str | os.PathLike,
+    source_nwb: str | os.PathLike,
+    sync_json: str | os.PathLike,
+    *,
+    pose2d: Mapping[str, str | os.PathLike] | None = None,
+    pose3d: str | os.PathLike | None = None,
+    labels: Mapping[str, str | os.PathLike] | None = None,
+    latents: Mapping[str, str | os.PathLike] | None = None,
+    skeleton_edges: Sequence[tuple] = (),
+    provenance: Mapping[str, Any] | None = None,
+    naive_start_ok: bool = False,
+) -> Path:
+    """A session's derived NWB from its pipeline files, everything on the neural clock.
+
+    Parameters
+    ----------
+    path
+        Output file, written atomically.
+    source_nwb
+        The session's neural NWB file (read-only).
+    sync_json
+        The session's sync result: every pose row and label gets its frame's neural time.
+    pose2d, pose3d, labels
+        Cleaned 2D pose per camera, 3D pose, per-frame labels per source (``rules`` |
+        ``mae``), as in :func:`brainbehave.align_behaviour.load_session_behaviour`.
+    latents
+        Model name to the session's embedding file (``PATHS.latents_embedding``).
+    skeleton_edges
+        Pairs of keypoint names or indices for the ndx-pose ``Skeleton``.
+    provenance
+        Tool versions and parameters (the input files are added).
+
+    Raises
+    ------
+    InputDataError
+        When a file's frame count differs from its synchronised video, a camera was not
+        synchronised, or a latents file holds no ``embedding``.
+    """
+    import xarray as xr
+
+    from brainbehave.align_behaviour import load_session_behaviour
+    from brainbehave.sync import read_sync
+
+    behaviour = load_session_behaviour(sync_json, pose2d=pose2d, pose3d=pose3d, labels=labels)
+    embeddings = {}
+    for model, file in (latents or {}).items():
+        with xr.open_dataset(file, engine="h5netcdf") as ds:
+            if "embedding" not in ds:
+                raise InputDataError(
+                    f"{file}: no 'embedding' variable; not a latents embedding file of model "
+                    f"{model!r}. Rerun latents_fit."
+                )
+            embeddings[model] = ds[["embedding"]].load()
+            embeddings[model].attrs.update(ds.attrs)
+    files = {"sync": sync_json, "pose2d": pose2d, "pose3d": pose3d, "labels": labels}
+    prov = {
+        **dict(provenance or {}),
+        "inputs": {
+            k: str(v) if not isinstance(v, Mapping) else {a: str(b) for a, b in v.items()}
+            for k, v in {**files, "latents": latents}.items()
+            if v
+        },
+        "sync": {cam: r.summary() for cam, r in read_sync(sync_json).items()},
+    }
+    return write_derived_nwb(
+        path,
+        source_nwb,
+        pose=behaviour.pose,
+        frame_times_neural={name: behaviour.times_of(name) for name in behaviour.pose},
+        skeleton_edges=skeleton_edges,
+        intervals=behaviour.intervals(),
+        latents=embeddings,
+        provenance=prov,
+        naive_start_ok=naive_start_ok,
+    )
