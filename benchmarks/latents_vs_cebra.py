@@ -5,6 +5,9 @@ same architecture family (receptive field 10, 32 hidden channels), batch size, o
 and number of steps. Prints one JSON line per (library, mode).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/latents_vs_cebra.py --frames 20000 --steps 300
+
+``--batch-negatives`` adds ours with ``negatives="batch"`` (the other references of the batch
+as negatives: the same batch size and architecture, a third fewer encoder passes).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import json
 import logging
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -30,8 +34,9 @@ def place_cells(n_frames: int, n_units: int, seed: int = 0):
     return rng.poisson(rates).astype(np.float32), pos.astype(np.float32)
 
 
-def run_ours(mode, X, y, steps, batch, dim, seed):
+def run_ours(mode, X, y, steps, batch, dim, seed, negatives="sampled"):
     m = ContrastiveEmbedding(
+        negatives=negatives,
         conditional=mode,
         steps=steps,
         batch_size=batch,
@@ -82,6 +87,9 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=3)
     p.add_argument("--modes", default="time,behaviour,hybrid")
     p.add_argument("--quality", action="store_true", help="also decoding + 2-seed consistency")
+    p.add_argument(
+        "--batch-negatives", action="store_true", help="also ours with negatives='batch'"
+    )
     args = p.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
@@ -89,7 +97,10 @@ def main() -> None:
     split = np.zeros(len(X), dtype=int)
     split[int(0.8 * len(X)) :] = 1
     for mode in args.modes.split(","):
-        for name, fn in (("brainbehave", run_ours), ("cebra", run_cebra)):
+        libs = [("brainbehave", run_ours), ("cebra", run_cebra)]
+        if args.batch_negatives:  # same batch size; the batch's references as negatives
+            libs.insert(1, ("brainbehave[negatives=batch]", partial(run_ours, negatives="batch")))
+        for name, fn in libs:
             fn(mode, X, y, 5, args.batch, args.dim, 0)  # warm-up: one-time costs not timed
             rate, emb = fn(mode, X, y, args.steps, args.batch, args.dim, 0)
             row = {"lib": name, "mode": mode, "it_s": rate}
@@ -99,7 +110,7 @@ def main() -> None:
                 row["knn_r2"] = metrics.decode(emb, y, split, "knn")["r2"]
                 emb2 = fn(mode, X, y, args.steps, args.batch, args.dim, 1)[1]
                 row["seed_consistency"] = metrics.consistency(emb, emb2)
-                if name == "brainbehave":
+                if name.startswith("brainbehave"):
                     row["same_seed_max_abs_diff"] = float(
                         np.abs(emb - fn(mode, X, y, args.steps, args.batch, args.dim, 0)[1]).max()
                     )

@@ -1,10 +1,12 @@
 # Stage 5: joint latent models of neural activity and behaviour (contrastive, hybrid,
 # generative), fitted on the cohort's aligned sessions, and each model's trust scorecard.
-# The virtual lab's ground truth (behaviour, true latents) is read beside the aligned data.
-from brainbehave.latents.pipeline import LatentsPlan, ModelSpec
+# Labels come from the aligned datasets (the behaviour stage's); the virtual lab's ground truth
+# (continuous behaviour, true latents; its labels only where an aligned dataset has none) is
+# read beside them. A killed fit resumes from PATHS.latents_checkpoints on rerun.
+from brainbehave.latents.plan import LatentsPlan, ModelSpec
 
 LATENTS = config["latents"]
-# Input functions and targets: brainbehave.latents.pipeline.LatentsPlan (tested there).
+# Input functions and targets: brainbehave.latents.plan.LatentsPlan (tested there).
 LATENTS_PLAN = LatentsPlan(
     sessions=COHORT.sessions,
     paths=PATHS,
@@ -34,6 +36,8 @@ rule latents_fit:
         spec=LATENTS_PLAN.spec_of,
         sessions=LATENTS_PLAN.session_names(),
         device="auto" if LATENTS["gpu"] else "cpu",
+        checkpoints=PATHS.latents_checkpoints("{model}"),
+        checkpoint_every=LATENTS["checkpoint_every"],
         code=LATENTS_CODE,
     threads: LATENTS["threads"]
     resources:

@@ -1,7 +1,9 @@
 """Rule wrapper: fit one latent model on the cohort (brainbehave.latents.pipeline)."""
 
+from pathlib import Path
+
 from brainbehave import provenance
-from brainbehave.latents.pipeline import ModelSpec, fit_cohort, read_session
+from brainbehave.latents.pipeline import Checkpoints, ModelSpec, fit_cohort, read_session
 from brainbehave.logs import rule_logging
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -10,8 +12,7 @@ with rule_logging(snakemake.log[0]):
     import torch
 
     torch.set_num_threads(snakemake.threads)
-    spec_dict = dict(snakemake.params.spec)
-    spec = ModelSpec(**{**spec_dict, "seeds": tuple(spec_dict["seeds"])})
+    spec = ModelSpec.from_dict(dict(snakemake.params.spec))
     truths = list(snakemake.input.truth) or [None] * len(snakemake.input.aligned)
     sessions = [
         read_session(aligned, truth, key)
@@ -25,6 +26,9 @@ with rule_logging(snakemake.log[0]):
         snakemake.output.model,
         list(snakemake.output.embeddings),
         device=snakemake.params.device,
+        checkpoints=Checkpoints(
+            Path(snakemake.params.checkpoints), int(snakemake.params.checkpoint_every)
+        ),
         provenance={
             "tool": "brainbehave latents_fit",
             "code": snakemake.params.code,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from workflow_runner import run_snakemake
+from workflow_runner import place_truth_pose, run_snakemake
 
 TINY = {
     "synth": {
@@ -20,6 +20,7 @@ TINY = {
         "dropped_frames": 1,
         "dlc_labelled_frames": 4,
     },
+    "behaviour": {"mae": {"enabled": False}},  # rule labels only: no MAE training
     "latents": {
         "seeds": [0, 1],
         "models": {
@@ -71,11 +72,27 @@ def test_gpu_switch_adds_the_gpu_resource(repo: Path, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_tiny_cohort_is_fitted_and_scored(repo: Path, tmp_path: Path) -> None:
     target = "results/latents/tiny/scorecard.json"
+    # truth pose in place: the tiny cohort's DeepLabCut model (4 labelled frames) cannot
+    # feed the behaviour labels that the aligned datasets now carry
+    place_truth_pose(tmp_path, TINY["synth"], [("rat01", "ses01"), ("rat02", "ses01")])
     run = run_snakemake(repo, tmp_path, "--cores", "2", target, config=TINY)
     assert run.returncode == 0, run.stderr[-4000:]
+    assert "rule pose2d_train" not in run.stdout + run.stderr
     card = json.loads((tmp_path / target).read_text())
     assert sorted(card["sessions"]) == ["rat01/ses01", "rat02/ses01"]
     summary = card["summary"]
     assert summary["seed_consistency"] is not None and summary["identifiability_r2"] is not None
     assert "time_shifted" in card["sessions"]["rat01/ses01"]["null_controls"]
     assert (tmp_path / "results/latents/tiny/embeddings.png").stat().st_size > 1000
+
+
+def test_discrete_label_model_and_checkpoint_setting_are_accepted(repo: Path, tmp_path: Path):
+    levels = {"kind": "contrastive", "conditional": "discrete", "levels": ["label_rules_action"]}
+    config = {"latents": {"checkpoint_every": 50, "models": {"levels": levels}}}
+    target = "results/latents/levels/model.pt"
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "2", target, config=config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "rule latents_fit:" in run.stdout + run.stderr
+    bad = {"latents": {"models": {"levels": {**levels, "levels": ["rules_action"]}}}}
+    run = run_snakemake(repo, tmp_path, "-n", target, config=bad)
+    assert run.returncode != 0 and "rules_action" in run.stdout + run.stderr

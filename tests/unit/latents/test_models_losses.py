@@ -72,3 +72,12 @@ def test_decode_reports_accuracy_for_labels_and_refuses_a_split_without_test(spl
     assert metrics.decode(emb, labels, split)["accuracy"] == 1.0
     with pytest.raises(InputDataError, match="got 1200 train and 0 test"):
         metrics.decode(emb, labels, np.zeros(1200))
+
+
+def test_infonce_with_the_batch_as_negatives_leaves_each_reference_out():
+    ref = torch.nn.functional.normalize(torch.randn(6, 3), dim=1)
+    pos = ref.clone()
+    loss, align, uniform = losses.infonce(ref, pos, ref, exclude_self=True)
+    others = torch.stack([torch.cat([ref[:i], ref[i + 1 :]]) for i in range(6)])
+    expected = torch.logsumexp((ref[:, None] * others).sum(-1), dim=1).mean()
+    assert torch.isclose(uniform, expected) and torch.isclose(align, torch.tensor(-1.0))

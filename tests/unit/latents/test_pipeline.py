@@ -99,3 +99,11 @@ def test_plan_lists_targets_and_truths_in_sheet_order():
         "results/latents/m/embeddings.png",
     ]
     assert LatentsPlan(sheet.drop(columns="truth"), Paths(), {}).truths() == []
+
+
+def test_reordered_model_keys_give_the_same_params():
+    """Snakemake compares params as text: YAML key order must not rerun a fit."""
+    defaults = {"seeds": [0], "behaviour": "position"}
+    a = ModelSpec.from_config("m", {"kind": "contrastive", "steps": 5, "batch_size": 8}, defaults)
+    b = ModelSpec.from_config("m", {"batch_size": 8, "steps": 5, "kind": "contrastive"}, defaults)
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())

@@ -10,8 +10,10 @@ Parts kept apart, as in CEBRA:
 ``generative``  a label-conditioned identifiable Poisson VAE (pi-VAE-like)
 ``hybrid``      one latent trained on InfoNCE + Poisson reconstruction (+ behaviour)
 ``metrics``     the trust scorecard (decoding, consistency, identifiability, similarity, nulls)
-``groundtruth`` the virtual lab's truth brought onto the aligned time base
-``pipeline``    what the Snakemake rules call (fit a cohort, score it, plot)
+``groundtruth`` behaviour labels of the aligned data; the virtual lab's truth on its bins
+``plan``        model specs from the config and the rules' targets (light: no torch)
+``pipeline``    what the Snakemake rules call (fit a cohort with resumable checkpoints)
+``scorecard``   the trust scorecard, timescale mapping across label levels, plots
 """
 
 from importlib import import_module

@@ -25,6 +25,8 @@ from brainbehave.latents.solver import Solver
 
 logger = logging.getLogger(__name__)
 
+NEGATIVES = ("sampled", "batch")
+
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
@@ -91,6 +93,14 @@ class ContrastiveEmbedding:
         ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     checkpoint, checkpoint_every
         Resumable checkpoint file (None: no checkpoint) and how often it is written.
+    normalize
+        Embeddings on the unit sphere; None: with cosine similarity only (Euclidean InfoNCE
+        keeps the positive in its partition, so unnormalised embeddings cannot run off to
+        infinity; see :func:`brainbehave.latents.losses.infonce`).
+    negatives
+        ``sampled``: a separate batch of uniformly drawn negatives (as CEBRA); ``batch``: the
+        other references of the batch (also uniform draws; a third fewer encoder passes).
+        Multi-session behaviour batches always sample their negatives in the other session.
     """
 
     def __init__(
@@ -110,6 +120,8 @@ class ContrastiveEmbedding:
         device: str = "auto",
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = 500,
+        normalize: bool | None = None,
+        negatives: str = "sampled",
     ) -> None:
         self.model = model
         self.output_dim = output_dim
@@ -126,6 +138,12 @@ class ContrastiveEmbedding:
         self.device = device
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.normalize = normalize
+        self.negatives = negatives
+
+    def _normalized(self) -> bool:
+        """Whether embeddings lie on the unit sphere (``normalize``; None: cosine only)."""
+        return self.similarity == "cosine" if self.normalize is None else bool(self.normalize)
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (as sklearn's ``get_params``)."""
@@ -154,7 +172,7 @@ class ContrastiveEmbedding:
             [s.x.shape[1] for s in sessions],
             self.output_dim,
             hidden=self.hidden,
-            normalize=self.similarity == "cosine",
+            normalize=self._normalized(),
         )
         self.model_ = self._build(encoder, sessions, generator).to(self.device_)
         self.n_sessions_ = len(sessions)
@@ -171,7 +189,10 @@ class ContrastiveEmbedding:
         self._offsets = torch.arange(encoder.receptive_field, device=self.device_)
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_inputs": self.n_features_in_}
-        config.pop("checkpoint"), config.pop("checkpoint_every"), config.pop("device")
+        # not part of the fit: where it runs, how often it saves, how far it goes (a longer
+        # fit continues a shorter one's checkpoint)
+        for key in ("checkpoint", "checkpoint_every", "device", "steps"):
+            config.pop(key)
         self.solver_ = Solver(self.model_, optimizer, lambda: self._objective(sampler), rng, config)
         self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
         self.loss_history_ = np.array([h["loss"] for h in self.solver_.history])
@@ -190,6 +211,8 @@ class ContrastiveEmbedding:
         for name in ("output_dim", "hidden", "batch_size", "time_offset"):
             if int(getattr(self, name)) < 1:
                 raise InputDataError(f"{name} must be >= 1, got {getattr(self, name)!r}.")
+        if self.negatives not in NEGATIVES:
+            raise InputDataError(f"negatives must be one of {NEGATIVES}, got {self.negatives!r}.")
         if self.temperature <= 0:
             raise InputDataError(f"temperature must be > 0, got {self.temperature!r}.")
 
@@ -227,9 +250,15 @@ class ContrastiveEmbedding:
         total, metrics = 0.0, {"align": 0.0, "uniform": 0.0}
         for b in self._batches(sampler):
             ref, pos, neg, pos_time = self._embed_batch(b)
-            loss, align, uniform = losses.infonce(ref, pos, neg, self.temperature, self.similarity)
+            shared = neg is None
+            neg = ref if shared else neg
+            loss, align, uniform = losses.infonce(
+                ref, pos, neg, self.temperature, self.similarity, exclude_self=shared
+            )
             if pos_time is not None:
-                extra = losses.infonce(ref, pos_time, neg, self.temperature, self.similarity)
+                extra = losses.infonce(
+                    ref, pos_time, neg, self.temperature, self.similarity, exclude_self=shared
+                )
                 loss, align, uniform = loss + extra[0], align + extra[1], uniform + extra[2]
             total = total + self._contrastive_weight() * loss + self._extra_loss(b, ref, metrics)
             metrics["align"] += float(align.detach()) / self.n_sessions_
@@ -237,10 +266,17 @@ class ContrastiveEmbedding:
         return total / self.n_sessions_, metrics
 
     def _embed_batch(self, b: Batch):
-        """Reference, positive, negative (and time-positive) embeddings, few encoder passes."""
+        """Reference, positive, negative (and time-positive) embeddings, few encoder passes.
+
+        With ``negatives="batch"`` the negative is None: the references serve as negatives.
+        """
         if b.other == b.session:
-            parts = [b.ref, b.pos, b.neg] + ([b.pos_time] if b.pos_time is not None else [])
-            z = self._embed(b.session, np.concatenate(parts)).split(len(b.ref))
+            shared = self.negatives == "batch"
+            parts = [b.ref, b.pos] + ([] if shared else [b.neg])
+            parts += [b.pos_time] if b.pos_time is not None else []
+            z = list(self._embed(b.session, np.concatenate(parts)).split(len(b.ref)))
+            if shared:
+                z.insert(2, None)
             return z[0], z[1], z[2], (z[3] if len(z) > 3 else None)
         ref = self._embed(b.session, b.ref)
         pos, neg = self._embed(b.other, np.concatenate([b.pos, b.neg])).split(len(b.ref))
@@ -320,7 +356,7 @@ class ContrastiveEmbedding:
             self.n_features_in_,
             self.output_dim,
             hidden=self.hidden,
-            normalize=self.similarity == "cosine",
+            normalize=self._normalized(),
         )
         self.receptive_field_ = encoder.receptive_field
         self._load_extra(state["extra"])

@@ -70,7 +70,7 @@ class PoissonVAE:
         ``poisson`` (spike counts) or ``gaussian`` (ΔF/F traces).
     beta
         Weight of the KL term.
-    batch_size, steps, learning_rate, seed, device
+    batch_size, steps, learning_rate, seed, device, checkpoint, checkpoint_every
         As :class:`~brainbehave.latents.estimator.ContrastiveEmbedding`.
     """
 
@@ -87,6 +87,7 @@ class PoissonVAE:
         seed: int = 0,
         device: str = "auto",
         checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 500,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -99,6 +100,7 @@ class PoissonVAE:
         self.seed = seed
         self.device = device
         self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments."""
@@ -142,11 +144,13 @@ class PoissonVAE:
 
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_units": x.shape[1], "label_dim": self.label_dim_}
+        for key in ("checkpoint", "checkpoint_every", "device", "steps"):  # not part of the fit
+            config.pop(key)
         torch_seed = torch.random.fork_rng(devices=[])  # reparametrisation noise, locally seeded
         with torch_seed:
             torch.manual_seed(int(self.seed))
             self.solver_ = Solver(self.model_, optimizer, objective, rng, config)
-            self.solver_.fit(self.steps, self.checkpoint)
+            self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
         self.loss_history_ = np.array([h["loss"] for h in self.solver_.history])
         return self
 

@@ -1,12 +1,16 @@
-"""Behaviour and latents for the latent models: the virtual lab's truth on the aligned bins.
+"""Behaviour and latents for the latent models: aligned variables, and the virtual lab's truth.
 
-Until the behaviour stage's labels and pose are binned into the aligned dataset, the virtual
-lab's ground truth (body, labels per level, true latents) is brought onto the aligned time
-base here — through the TRUE video→neural clock map, so evaluation is not blurred by the sync
-step's own error. For a real cohort the behaviour comes from the aligned dataset itself.
+Behaviour labels come from the aligned dataset (the behaviour stage's ``label_<source>_<level>``
+variables, ``source`` rules or mae). The virtual lab's ground truth (body, true latents and,
+only for a session whose aligned dataset carries no labels, its labels per level as
+``label_truth_<level>``) is brought onto the aligned time base through the TRUE video→neural
+clock map, so evaluation is not blurred by the sync step's own error.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -24,7 +28,7 @@ def truth_on_bins(truth: SessionTruth, centres: np.ndarray) -> dict[str, np.ndar
     dict
         ``position`` (B, 2) mm, ``speed`` (B, 1) mm/s, ``head_direction`` (B, 2) as cos/sin,
         ``latents`` (B, D) linearly interpolated (NaN outside the recording), and
-        ``label_<level>`` (B,) int from the nearest exposure (-1 where none).
+        ``label_truth_<level>`` (B,) int from the nearest exposure (-1 where none).
     """
     t = truth.video_to_neural(truth.exposure_times_video)
     gap = 2.5 / truth.fps
@@ -36,7 +40,7 @@ def truth_on_bins(truth: SessionTruth, centres: np.ndarray) -> dict[str, np.ndar
         "latents": resample(t, truth.latents, centres, gap),
     }
     for level, labels in truth.labels.items():
-        out[f"label_{level}"] = assign_labels(t, labels, centres, 1.0 / truth.fps)
+        out[f"label_truth_{level}"] = assign_labels(t, labels, centres, 1.0 / truth.fps)
     return out
 
 
@@ -56,13 +60,62 @@ def aligned_behaviour(ds: xr.Dataset) -> dict[str, np.ndarray]:
     return out
 
 
+def with_truth(
+    aligned: dict[str, np.ndarray], truth: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], str]:
+    """The virtual lab's behaviour: the truth's, with the aligned labels where there are any.
+
+    Returns
+    -------
+    behaviour, label_source
+        The truth's continuous variables and latents, plus the aligned dataset's ``label_*``
+        (source ``aligned``) or, only when it has none, the truth's (source ``truth``).
+    """
+    labels = {k: v for k, v in aligned.items() if k.startswith("label_")}
+    if not labels:
+        return dict(truth), "truth"
+    out = {k: v for k, v in truth.items() if not k.startswith("label_")}
+    return {**out, **labels}, "aligned"
+
+
+@dataclass(frozen=True)
+class LabelLevel:
+    """What a ``label_*`` variable is: who labelled (``source``), which level, label names."""
+
+    source: str
+    level: str
+    names: tuple[str, ...] = ()
+
+
+def label_levels(ds: xr.Dataset | None, keys: list[str]) -> dict[str, LabelLevel]:
+    """Source, level and names of each label variable (from its attrs where it has them).
+
+    ``label_<source>_<level>`` variables carry ``source``, ``level`` and ``names`` (JSON)
+    attributes; for others (the truth's, an older aligned file's ``label_<level>``) they are
+    read from the name.
+    """
+    out = {}
+    for key in keys:
+        attrs = dict(ds[key].attrs) if ds is not None and key in ds else {}
+        stem = key[len("label_") :]
+        source, _, level = stem.partition("_") if "_" in stem else ("unknown", "", stem)
+        names = attrs.get("names", "[]")
+        out[key] = LabelLevel(
+            source=str(attrs.get("source", source)),
+            level=str(attrs.get("level", level)),
+            names=tuple(json.loads(names) if isinstance(names, str) else names),
+        )
+    return out
+
+
 def session_arrays(
     ds: xr.Dataset, behaviour: dict[str, np.ndarray], where: str
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Neural matrix, behaviour, split and the kept-bin mask, at bins usable for fitting.
 
-    A bin is kept where the aligned dataset marks it valid, every behaviour value is finite
-    and every label is assigned (>= 0).
+    A bin is kept where the aligned dataset marks it valid and every continuous behaviour value
+    is finite. Labels stay -1 where a level has none (each level's fit and decoding leave those
+    bins out), so one sparse level does not cost the others their bins.
 
     Raises
     ------
@@ -72,9 +125,7 @@ def session_arrays(
     keep = ds["valid"].values.astype(bool).copy()
     for name, values in behaviour.items():
         v = np.asarray(values)
-        if name.startswith("label_"):
-            keep &= v >= 0
-        else:
+        if not name.startswith("label_"):
             keep &= np.all(np.isfinite(v.reshape(len(v), -1)), axis=1)
     if keep.sum() < 2:
         raise InputDataError(

@@ -28,20 +28,37 @@ def infonce(
     neg: torch.Tensor,
     temperature: float = 1.0,
     kind: str = "cosine",
+    exclude_self: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """InfoNCE: each reference against its positive and all negatives of the batch.
+
+    With ``exclude_self`` the negatives are the references themselves (``neg is ref``), each
+    reference's own entry left out: ``n - 1`` uniformly drawn negatives without encoding a
+    separate negative batch.
+
+    ``cosine`` uses CEBRA's form (the positive left out of the partition). ``euclidean``
+    keeps the positive in the partition (the usual cross-entropy form of InfoNCE): without it
+    the loss is unbounded below for unnormalised embeddings (scaling every embedding up by
+    ``s`` scales ``d(ref, pos) - d(ref, nearest negative)`` by ``s**2``), and a long fit
+    diverges (measured on the virtual lab: loss -1.7e17, identifiability R² -0.03 after
+    1,500 steps).
 
     Returns
     -------
     loss, alignment, uniformity
         ``loss = alignment + uniformity`` where alignment is ``-mean(sim(ref, pos)) / T`` and
-        uniformity ``mean(logsumexp_j sim(ref, neg_j) / T)`` (the negatives' log partition).
+        uniformity ``mean(logsumexp_j sim(ref, neg_j) / T)`` (the log partition).
     """
     if kind == "cosine":
         pos_sim = (ref * pos).sum(1)
     else:
         pos_sim = -(ref - pos).pow(2).sum(1)
     neg_sim = similarity(ref, neg, kind)
+    if exclude_self:
+        eye = torch.eye(len(ref), dtype=torch.bool, device=ref.device)
+        neg_sim = neg_sim.masked_fill(eye, float("-inf"))
+    if kind == "euclidean":
+        neg_sim = torch.cat([pos_sim[:, None], neg_sim], dim=1)
     align = -pos_sim.mean() / temperature
     uniform = torch.logsumexp(neg_sim / temperature, dim=1).mean()
     return align + uniform, align, uniform

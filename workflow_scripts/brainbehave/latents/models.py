@@ -105,6 +105,14 @@ def offset10(
     return Encoder(n_inputs, hidden, output_dim, 2, (3, 3, 3, 3), normalize)
 
 
+@register("offset20")
+def offset20(
+    n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True
+) -> Encoder:
+    """Receptive field of 20 bins (kernel 2, then nine residual kernel-3 blocks)."""
+    return Encoder(n_inputs, hidden, output_dim, 2, (3,) * 9, normalize)
+
+
 @register("offset5")
 def offset5(
     n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True

@@ -4,17 +4,26 @@ One model name in the config → one spec (:class:`ModelSpec`). ``latents_fit`` 
 cohort (one multi-session model, or one model per session) for every seed, plus the null
 controls (labels block-shuffled, neural data time-shifted), and writes one embedding file per
 session (netCDF: ``embedding`` (seed, time, dim), ``embedding_null_<control>``, the behaviour
-used, ``split`` and, for the virtual lab, the true latents).
+used, ``split`` and, for the virtual lab, the true latents). A model with
+``conditional: discrete`` is fitted once per behaviour label level (timescale mapping): its
+embeddings gain a leading ``level`` dimension.
+
+Every fit writes a resumable checkpoint under the model's checkpoint folder, named by the fit
+(level, seed or null control) and a fingerprint of its data and spec, so a killed job resumes
+each unfinished fit on rerun and a changed input never resumes a stale one; the folder is
+removed once every output is written.
 """
 
 from __future__ import annotations
 
-import inspect
+import hashlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,119 +31,22 @@ import xarray as xr
 
 from brainbehave.align import load_aligned
 from brainbehave.atomic import atomic_path, write_netcdf
-from brainbehave.errors import ConfigError, InputDataError
-from brainbehave.latents.groundtruth import aligned_behaviour, session_arrays, truth_on_bins
+from brainbehave.errors import InputDataError
+from brainbehave.latents.groundtruth import (
+    LabelLevel,
+    aligned_behaviour,
+    label_levels,
+    session_arrays,
+    truth_on_bins,
+    with_truth,
+)
+from brainbehave.latents.plan import KINDS, LatentsPlan, ModelSpec, estimator_class
+
+__all__ = ["KINDS", "NULLS", "Checkpoints", "LatentsPlan", "ModelSpec", "fit_cohort"]
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("contrastive", "hybrid", "generative")
 NULLS = ("shuffled_labels", "time_shifted")
-_COMMON = {"seeds", "scope", "behaviour", "null_controls", "kind"}
-
-
-def _estimator_class(kind: str):
-    from brainbehave.latents import ContrastiveEmbedding, HybridEmbedding, PoissonVAE
-
-    return {
-        "contrastive": ContrastiveEmbedding,
-        "hybrid": HybridEmbedding,
-        "generative": PoissonVAE,
-    }[kind]
-
-
-def _accepted(kind: str) -> set[str]:
-    cls = _estimator_class(kind)
-    names = set()
-    for c in cls.__mro__:
-        if c is object:
-            continue
-        names |= {
-            n
-            for n, p in inspect.signature(c.__init__).parameters.items()
-            if n != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-        }
-    return names - {"seed", "device", "checkpoint", "checkpoint_every", "multi_session"}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One configured latent model.
-
-    Attributes
-    ----------
-    name
-        The model's name in the config (its output folder).
-    kind
-        ``contrastive``, ``hybrid`` or ``generative``.
-    params
-        Estimator arguments (checked against the kind's estimator).
-    seeds
-        One fit per seed (consistency across seeds).
-    scope
-        ``cohort`` (one multi-session model) or ``session`` (one model per session);
-        generative models are always per session.
-    behaviour
-        The continuous behaviour variable used as labels and decoded.
-    null_controls
-        Fit the null controls beside the real fit.
-    """
-
-    name: str
-    kind: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = (0,)
-    scope: str = "cohort"
-    behaviour: str = "position"
-    null_controls: bool = True
-
-    @classmethod
-    def from_config(cls, name: str, config: Mapping[str, Any], defaults: Mapping[str, Any]):
-        """Build from a config entry (``models.<name>``) over the block's shared settings.
-
-        Raises
-        ------
-        ConfigError
-            For an unknown kind or a parameter the kind's estimator does not take.
-        """
-        merged = {**{k: v for k, v in defaults.items() if k in _COMMON}, **config}
-        kind = merged.get("kind")
-        if kind not in KINDS:
-            raise ConfigError(f"latents.models.{name}.kind must be one of {KINDS}, got {kind!r}.")
-        params = {k: v for k, v in merged.items() if k not in _COMMON}
-        if unknown := sorted(set(params) - _accepted(kind)):
-            raise ConfigError(
-                f"latents.models.{name}: {unknown} do not apply to a {kind} model; it takes "
-                f"{sorted(_accepted(kind))}."
-            )
-        return cls(
-            name=name,
-            kind=kind,
-            params=params,
-            seeds=tuple(int(s) for s in merged.get("seeds", (0,))),
-            scope="session" if kind == "generative" else merged.get("scope", "cohort"),
-            behaviour=merged.get("behaviour", "position"),
-            null_controls=bool(merged.get("null_controls", True)),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (Snakemake params; what a change of reruns)."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "params": dict(self.params),
-            "seeds": list(self.seeds),
-            "scope": self.scope,
-            "behaviour": self.behaviour,
-            "null_controls": self.null_controls,
-        }
-
-    def needs_labels(self) -> bool:
-        """Whether the fit uses behaviour labels."""
-        if self.kind == "generative":
-            return True
-        return self.params.get("conditional", "time") != "time" or bool(
-            self.params.get("behaviour_weight", 0)
-        )
 
 
 @dataclass
@@ -146,21 +58,33 @@ class SessionData:
     behaviour: dict[str, np.ndarray]
     split: np.ndarray
     time: np.ndarray
+    labels: dict[str, LabelLevel] = field(default_factory=dict)
+    label_source: str = "none"
 
 
 def read_session(
     aligned: str | os.PathLike, truth: str | os.PathLike | None, key: str
 ) -> SessionData:
-    """An aligned dataset's neural data and behaviour (the truth's, for the virtual lab)."""
+    """An aligned dataset's neural data and behaviour.
+
+    Labels are the aligned dataset's ``label_*`` variables (the behaviour stage's). With a
+    virtual-lab ``truth`` file, the continuous behaviour and true latents come from the truth,
+    and so do the labels (``label_truth_<level>``) only where the aligned dataset has none.
+    """
     ds = load_aligned(aligned)
+    behaviour = aligned_behaviour(ds)
+    source = "aligned" if any(k.startswith("label_") for k in behaviour) else "none"
     if truth:
         from brainbehave.truth import read_truth
 
-        behaviour = truth_on_bins(read_truth(truth), ds["time"].values)
-    else:
-        behaviour = aligned_behaviour(ds)
+        truth_vars = truth_on_bins(read_truth(truth), ds["time"].values)
+        behaviour, source = with_truth(behaviour, truth_vars)
+        logger.info("%s: behaviour labels from the %s (%s)", key, source, aligned)
     x, behaviour, split, keep = session_arrays(ds, behaviour, str(aligned))
-    return SessionData(key, x, behaviour, split, time=ds["time"].values[keep])
+    levels = label_levels(ds, [k for k in behaviour if k.startswith("label_")])
+    return SessionData(
+        key, x, behaviour, split, ds["time"].values[keep], labels=levels, label_source=source
+    )
 
 
 def drop_silent(session: SessionData) -> SessionData:
@@ -174,18 +98,52 @@ def drop_silent(session: SessionData) -> SessionData:
             len(active),
         )
     return SessionData(
-        session.key, session.x[:, active], session.behaviour, session.split, session.time
+        session.key,
+        session.x[:, active],
+        session.behaviour,
+        session.split,
+        session.time,
+        session.labels,
+        session.label_source,
     )
 
 
-def labels_of(spec: ModelSpec, session: SessionData) -> np.ndarray:
-    """The continuous behaviour variable ``spec.behaviour`` of a session.
+def levels_of(spec: ModelSpec, sessions: Sequence[SessionData]) -> list[str]:
+    """The label variables a discrete model is fitted on (``spec.levels`` or all shared ones).
+
+    Raises
+    ------
+    InputDataError
+        If the sessions share no label variable, or a requested one is missing.
+    """
+    shared = set.intersection(
+        *({k for k in s.behaviour if k.startswith("label_")} for s in sessions)
+    )
+    wanted = list(spec.levels) or sorted(shared)
+    if missing := [lv for lv in wanted if lv not in shared]:
+        raise InputDataError(
+            f"Model {spec.name!r} (conditional discrete) asks for label variables {missing}, "
+            f"but the sessions share only {sorted(shared)}. Run the behaviour stage so the "
+            "aligned datasets carry labels, or set latents.models.<name>.levels to those."
+        )
+    if not wanted:
+        raise InputDataError(
+            f"Model {spec.name!r} (conditional discrete) needs behaviour labels, but the "
+            f"sessions {[s.key for s in sessions]} have no label variable in common."
+        )
+    return wanted
+
+
+def labels_of(spec: ModelSpec, session: SessionData, level: str | None = None) -> np.ndarray:
+    """The labels a fit of ``spec`` uses: integer label ``level``, or ``spec.behaviour``.
 
     Raises
     ------
     InputDataError
         If the session has no such variable (the message lists those it has).
     """
+    if level is not None:
+        return np.asarray(session.behaviour[level], dtype=np.int64)
     if spec.behaviour not in session.behaviour:
         raise InputDataError(
             f"{session.key}: no behaviour variable {spec.behaviour!r} for model {spec.name!r}; "
@@ -194,9 +152,28 @@ def labels_of(spec: ModelSpec, session: SessionData) -> np.ndarray:
     return np.asarray(session.behaviour[spec.behaviour], dtype=np.float64)
 
 
-def _fit_one(spec, xs, ys, seed, device, multi):
-    cls = _estimator_class(spec.kind)
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where a model's fits keep their resumable checkpoints, and how often they write them."""
+
+    folder: Path
+    every: int = 100
+
+    def path(self, spec: ModelSpec, tag: str, xs, ys) -> Path:
+        """The checkpoint of one fit: its tag plus a fingerprint of its data and spec."""
+        described = spec.to_dict()
+        described["params"] = {k: v for k, v in spec.params.items() if k != "steps"}
+        h = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
+        for a in list(xs) + list(ys or []):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return self.folder / f"{tag}-{h.hexdigest()[:12]}.pt"
+
+
+def _fit_one(spec, xs, ys, seed, device, multi, checkpoint=None, every=100):
+    cls = estimator_class(spec.kind)
     kwargs = {**spec.params, "seed": seed, "device": device}
+    if checkpoint is not None:
+        kwargs.update(checkpoint=checkpoint, checkpoint_every=every)
     if spec.kind != "generative":
         kwargs["multi_session"] = multi
     model = cls(**kwargs)
@@ -216,36 +193,49 @@ def fit_embeddings(
     ys: Sequence[np.ndarray] | None = None,
     seed: int = 0,
     device: str = "auto",
+    level: str | None = None,
+    checkpoints: tuple[Checkpoints, str] | None = None,
 ) -> tuple[list[np.ndarray], list[Any]]:
     """Fit one seed of ``spec`` on the sessions; return each session's embedding and models.
 
     The fit sees only the training blocks (``split == 0``): a behaviour-conditioned model
-    fitted on the test blocks' labels would make held-out decoding meaningless. Every bin
-    is then embedded. ``xs``/``ys`` replace the sessions' neural data / labels (the nulls).
+    fitted on the test blocks' labels would make held-out decoding meaningless; a discrete
+    fit also leaves out the bins without a label at ``level``. Every bin is then embedded.
+    ``xs``/``ys`` replace the sessions' neural data / labels (the nulls); ``checkpoints``
+    (where, and this fit's tag) makes the fit resumable.
     """
     xs = [s.x for s in sessions] if xs is None else list(xs)
     if ys is None and spec.needs_labels():
-        ys = [labels_of(spec, s) for s in sessions]
+        ys = [labels_of(spec, s, level) for s in sessions]
     train = [s.split == 0 for s in sessions]
+    if level is not None:
+        train = [m & (y >= 0) for m, y in zip(train, ys, strict=True)]
     fit_xs = [x[m] for x, m in zip(xs, train, strict=True)]
     fit_ys = None if ys is None else [y[m] for y, m in zip(ys, train, strict=True)]
+
+    def ckpt(tag_xs, tag_ys, part=""):
+        if checkpoints is None:
+            return {}
+        where, tag = checkpoints
+        return {"checkpoint": where.path(spec, tag + part, tag_xs, tag_ys), "every": where.every}
+
     if spec.scope == "cohort" and len(sessions) > 1:
-        model = _fit_one(spec, fit_xs, fit_ys, seed, device, multi=True)
+        model = _fit_one(spec, fit_xs, fit_ys, seed, device, True, **ckpt(fit_xs, fit_ys))
         return [_transform(model, spec, x, i, None) for i, x in enumerate(xs)], [model]
-    models = [
-        _fit_one(spec, [x], None if fit_ys is None else [fit_ys[i]], seed, device, multi=False)
-        for i, x in enumerate(fit_xs)
-    ]
+    models = []
+    for i, x in enumerate(fit_xs):
+        y = None if fit_ys is None else [fit_ys[i]]
+        models.append(_fit_one(spec, [x], y, seed, device, False, **ckpt([x], y, f"-s{i}")))
     return [_transform(m, spec, x, 0, None) for m, x in zip(models, xs, strict=True)], models
 
 
 def null_inputs(
-    spec: ModelSpec, sessions: Sequence[SessionData], control: str
+    spec: ModelSpec, sessions: Sequence[SessionData], control: str, level: str | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
     """Inputs of a null control: labels block-shuffled, or neural data rolled half a session."""
     from brainbehave.latents.metrics import block_shuffle, time_shift
 
-    ys = [labels_of(spec, s) for s in sessions] if spec.needs_labels() else None
+    ys = [labels_of(spec, s, level) for s in sessions] if spec.needs_labels() else None
     if control == "shuffled_labels":
         rng = np.random.default_rng(12345)
         return [s.x for s in sessions], None if ys is None else [block_shuffle(y, rng) for y in ys]
@@ -261,15 +251,60 @@ def fit_cohort(
     embedding_outs: Sequence[str | os.PathLike],
     device: str = "auto",
     provenance: Mapping[str, Any] | None = None,
+    checkpoints: Checkpoints | None = None,
 ) -> None:
-    """Fit every seed (and the null controls), save the seed-0 model(s) and the embeddings."""
+    """Fit every seed (and the null controls), save the seed-0 model(s) and the embeddings.
+
+    A discrete model repeats this for each label level (:func:`levels_of`); its saved models
+    are those of the first level. ``checkpoints`` makes every fit resumable (see the module
+    docstring); the folder is removed once the outputs are written.
+    """
     sessions = [drop_silent(s) for s in sessions]
+    levels: list[str | None] = levels_of(spec, sessions) if spec.discrete else [None]
+    per_level, first_models = [], None
+    for level in levels:
+        per_seed, nulls, models = _fit_level(spec, sessions, level, device, checkpoints)
+        per_level.append((per_seed, nulls))
+        first_models = first_models or models
+    _save_models(first_models, spec, sessions, model_out, levels[0])
+    for i, (session, out) in enumerate(zip(sessions, embedding_outs, strict=True)):
+        embedding = np.stack([np.stack([emb[i] for emb in seeds]) for seeds, _ in per_level])
+        session_nulls = {
+            k: np.stack([nulls[k][i] for _, nulls in per_level]) for k in per_level[0][1]
+        }
+        if not spec.discrete:  # no level dimension
+            embedding = embedding[0]
+            session_nulls = {k: v[0] for k, v in session_nulls.items()}
+        ds = embedding_dataset(
+            session,
+            embedding,
+            session_nulls,
+            spec,
+            provenance,
+            None if not spec.discrete else levels,
+        )
+        write_netcdf(ds, out)
+    if checkpoints is not None and checkpoints.folder.is_dir():
+        shutil.rmtree(checkpoints.folder)
+
+
+def _fit_level(spec, sessions, level, device, checkpoints):
+    """All seeds and null controls of one fit (one label level for a discrete model)."""
     per_seed, first_models = [], None
+    prefix = "" if level is None else f"{level}-"
     for seed in spec.seeds:
         logger.info(
-            "fitting %s (%s) seed %d on %d sessions", spec.name, spec.kind, seed, len(sessions)
+            "fitting %s (%s%s) seed %d on %d sessions",
+            spec.name,
+            spec.kind,
+            "" if level is None else f", labels {level}",
+            seed,
+            len(sessions),
         )
-        emb, models = fit_embeddings(spec, sessions, seed=seed, device=device)
+        where = None if checkpoints is None else (checkpoints, f"{prefix}seed{seed}")
+        emb, models = fit_embeddings(
+            spec, sessions, seed=seed, device=device, level=level, checkpoints=where
+        )
         per_seed.append(emb)
         first_models = first_models or models
     nulls: dict[str, list[np.ndarray]] = {}
@@ -277,28 +312,23 @@ def fit_cohort(
         for control in NULLS:
             if control == "shuffled_labels" and not spec.needs_labels():
                 continue  # a self-supervised fit uses no labels: its null is the time shift
-            xs, ys = null_inputs(spec, sessions, control)
-            logger.info("fitting %s null control %s", spec.name, control)
-            nulls[control] = fit_embeddings(spec, sessions, xs, ys, spec.seeds[0], device)[0]
-    _save_models(first_models, spec, sessions, model_out)
-    for i, (session, out) in enumerate(zip(sessions, embedding_outs, strict=True)):
-        ds = embedding_dataset(
-            session,
-            np.stack([emb[i] for emb in per_seed]),
-            {k: v[i] for k, v in nulls.items()},
-            spec,
-            provenance,
-        )
-        write_netcdf(ds, out)
+            xs, ys = null_inputs(spec, sessions, control, level)
+            logger.info("fitting %s null control %s %s", spec.name, control, level or "")
+            where = None if checkpoints is None else (checkpoints, f"{prefix}null_{control}")
+            nulls[control] = fit_embeddings(
+                spec, sessions, xs, ys, spec.seeds[0], device, level, where
+            )[0]
+    return per_seed, nulls, first_models
 
 
-def _save_models(models, spec, sessions, out) -> None:
+def _save_models(models, spec, sessions, out, level=None) -> None:
     import torch
 
     state = {
         "spec": spec.to_dict(),
         "sessions": [s.key for s in sessions],
         "models": [m.to_state() for m in models],
+        "level": level,
     }
     with atomic_path(out) as tmp:
         torch.save(state, tmp)
@@ -310,27 +340,41 @@ def embedding_dataset(
     nulls: Mapping[str, np.ndarray],
     spec: ModelSpec,
     provenance: Mapping[str, Any] | None,
+    levels: Sequence[str] | None = None,
 ) -> xr.Dataset:
-    """One session's embeddings (seed, time, dim), null-control embeddings and behaviour."""
+    """One session's embeddings, null-control embeddings and behaviour.
+
+    ``embedding`` is (seed, time, dim) and each ``embedding_null_<control>`` (time, dim); with
+    ``levels`` (a discrete model, one fit per label level) both gain a leading ``level`` dim.
+    Attributes record the label variables' source, level and names (``labels``, JSON) and
+    where the labels came from (``label_source``: aligned, truth or none).
+    """
+    lead = ("level",) if levels is not None else ()
     data = {
-        "embedding": (("seed", "time", "dim"), embedding.astype(np.float32)),
+        "embedding": ((*lead, "seed", "time", "dim"), embedding.astype(np.float32)),
         "split": ("time", session.split.astype(np.int8)),
         "neural": (("time", "unit"), session.x),
     }
     for control, emb in nulls.items():
-        data[f"embedding_null_{control}"] = (("time", "dim"), emb.astype(np.float32))
+        data[f"embedding_null_{control}"] = ((*lead, "time", "dim"), emb.astype(np.float32))
     for name, values in session.behaviour.items():
         v = np.asarray(values)
         dims = ("time",) if v.ndim == 1 else ("time", f"{name}_dim")
         data[f"behaviour_{name}"] = (dims, v)
     return xr.Dataset(
         data,
-        coords={"time": session.time, "seed": list(spec.seeds)},
+        coords={
+            "time": session.time,
+            "seed": list(spec.seeds),
+            **({"level": list(levels)} if levels is not None else {}),
+        },
         attrs={
             "session": session.key,
             "model": spec.name,
             "spec": json.dumps(spec.to_dict()),
             "provenance": json.dumps(dict(provenance or {}), default=str),
+            "labels": json.dumps({k: vars(v) for k, v in session.labels.items()}),
+            "label_source": session.label_source,
         },
     )
 
@@ -340,65 +384,6 @@ def load_models(path: str | os.PathLike) -> tuple[ModelSpec, list[Any]]:
     import torch
 
     state = torch.load(path, map_location="cpu", weights_only=False)
-    spec = ModelSpec(**{**state["spec"], "seeds": tuple(state["spec"]["seeds"])})
-    cls = _estimator_class(spec.kind)
+    spec = ModelSpec.from_dict(state["spec"])
+    cls = estimator_class(spec.kind)
     return spec, [cls.from_state(part) for part in state["models"]]
-
-
-@dataclass(frozen=True)
-class LatentsPlan:
-    """Input functions and targets of the latent rules, from the cohort (tested here).
-
-    Parameters
-    ----------
-    sessions
-        The cohort's sessions sheet (``subject``, ``session`` and, for the virtual lab,
-        ``truth``).
-    paths
-        The output layout (:class:`brainbehave.paths.Paths`).
-    models
-        The configured models by name.
-    """
-
-    sessions: Any
-    paths: Any
-    models: Mapping[str, ModelSpec]
-
-    def keys(self) -> list[tuple[str, str]]:
-        """(subject, session) in sheet order."""
-        return list(zip(self.sessions["subject"], self.sessions["session"], strict=True))
-
-    def aligned(self) -> list[str]:
-        """Every session's aligned dataset."""
-        return [self.paths.neural_aligned(s, j) for s, j in self.keys()]
-
-    def truths(self) -> list[str]:
-        """The virtual lab's truth files in sheet order ([] unless every session has one)."""
-        if "truth" not in self.sessions:
-            return []
-        truths = [t for t in self.sessions["truth"] if isinstance(t, str) and t]
-        return truths if len(truths) == len(self.sessions) else []
-
-    def embeddings(self, model: str) -> list[str]:
-        """Every session's embedding file of one model (``{model}`` patterns allowed)."""
-        return [self.paths.latents_embedding(model, s, j) for s, j in self.keys()]
-
-    def embeddings_of(self, wildcards: Any) -> list[str]:
-        """Input function: the embeddings of the rule's ``{model}``."""
-        return self.embeddings(wildcards.model)
-
-    def spec_of(self, wildcards: Any) -> dict[str, Any]:
-        """Params function: the spec of the rule's ``{model}`` as a plain dict."""
-        return self.models[wildcards.model].to_dict()
-
-    def session_names(self) -> list[str]:
-        """``subject/session`` per session (what the rule passes as keys)."""
-        return ["/".join(k) for k in self.keys()]
-
-    def targets(self) -> list[str]:
-        """Every model's scorecard and plot."""
-        return [
-            path
-            for name in self.models
-            for path in (self.paths.latents_scorecard(name), self.paths.latents_plot(name))
-        ]
