@@ -104,3 +104,33 @@ def test_rig_without_baseline_is_refused(tmp_path: Path) -> None:
 def test_unknown_filter_is_refused() -> None:
     with pytest.raises(ValueError, match="pose3d.filter 'kalman' unknown"):
         Pose3dSettings.from_mapping({"filter": "kalman"})
+
+
+def test_per_view_errors_and_degenerate_geometry_are_in_the_dataset(
+    tmp_path: Path, scene: Scene
+) -> None:
+    uv = scene.noisy(0.5)
+    uv[2:, :5] = np.nan  # frames 0-4: only camA and camB see the points
+    files, calib = _write_session(tmp_path, scene, uv)
+    ds, _ = _run(files, calib)
+    centres = [c.center for c in scene.cameras[:2]]
+    x = scene.xyz[0, 0]
+    rays = [(x - c) / np.linalg.norm(x - c) for c in centres]
+    pair_angle = np.degrees(np.arccos(rays[0] @ rays[1]))
+    assert float(ds["ray_angle"].values[0, 0, 0]) == pytest.approx(pair_angle, abs=0.2)
+    # flag every point whose rays meet at less than that pair's angle: frames 0-4 only (the
+    # other frames use all four cameras, whose widest pair is wider)
+    flagged, qc = _run(
+        files, calib, min_ray_angle_deg=float(ds["ray_angle"].values[:5].max()) + 0.01
+    )
+    assert flagged["degenerate"].values[:5].all() and not flagged["degenerate"].values[5:].any()
+    assert qc["points_degenerate_geometry"] == 5 * len(KEYPOINTS)
+    # per-view errors: NaN for views not used, and their mean is the stored mean error
+    per_view = ds["reprojection_error_view"]
+    assert list(per_view["view"].values) == [c.name for c in scene.cameras]
+    assert np.isnan(per_view.sel(view="camC").values[:5]).all()
+    np.testing.assert_allclose(
+        per_view.mean("view", skipna=True).values, ds["reprojection_error"].values, rtol=1e-5
+    )
+    save_pose(ds, tmp_path / "pose3d.nc")
+    assert load_pose(tmp_path / "pose3d.nc")["degenerate"].dtype == bool

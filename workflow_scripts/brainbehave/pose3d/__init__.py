@@ -1,5 +1,6 @@
 """Stage 2 — 3D pose: validation of cameras and 2D inputs, robust triangulation, filtering,
-and single-camera lifting (:mod:`brainbehave.pose3d.lift`).
+single-camera lifting (:mod:`~brainbehave.pose3d.lift`, :mod:`~brainbehave.pose3d.lift_session`)
+and calibration from ChArUco board videos (:mod:`~brainbehave.pose3d.charuco`).
 
 Public API: :func:`triangulate` (arrays in, :class:`Triangulation` out) and
 :func:`triangulate_session` (pose files in, 3D pose dataset and QC dict out). Names are loaded
@@ -19,6 +20,10 @@ _WHERE = {
     "Triangulation": "triangulation",
     "TriangulationSettings": "triangulation",
     "triangulate": "triangulation",
+    "LiftConfig": "lift_session",
+    "train_lift_model": "lift_session",
+    "BoardSpec": "charuco",
+    "calibrate_from_videos": "charuco",
 }
 __all__ = sorted(_WHERE)
 

@@ -1,8 +1,11 @@
-"""Single-camera lifting: 2D keypoint sequences of one camera -> root-relative 3D with uncertainty.
+"""Single-camera lifting: 2D keypoint sequences of one camera -> camera-frame 3D with uncertainty.
 
 A VideoPose3D-style temporal network: 1D convolutions over time with growing dilation
 (1, 3, 9, ...), residual blocks, trained with a Gaussian negative log-likelihood so that every
-keypoint gets a mean (mm, camera frame, relative to the root keypoint) and a standard deviation.
+keypoint gets a mean and a standard deviation (mm, camera frame). The network predicts every
+keypoint relative to the root keypoint, and the root's own camera-frame position (its depth,
+learnt from the apparent size of the body, is what matters: its x and y then follow from the
+root's 2D view); :meth:`Lifter.predict` returns absolute camera-frame positions.
 
 Inputs are camera-independent: each 2D view is undistorted to normalised coordinates with its
 calibration, then given as the root's position plus every keypoint relative to the root, with a
@@ -61,8 +64,20 @@ def features(uv: np.ndarray, camera: Camera, root: int) -> np.ndarray:
 
 def targets(xyz_world: np.ndarray, camera: Camera, root: int) -> np.ndarray:
     """(T, K, 3) world mm -> camera-frame mm relative to the root keypoint."""
-    xc = camera.to_camera_frame(xyz_world)
+    return root_relative(camera.to_camera_frame(xyz_world), root)
+
+
+def root_relative(xc: np.ndarray, root: int) -> np.ndarray:
+    """(T, K, 3) positions minus the root keypoint's (the root becomes 0)."""
     return xc - xc[:, root : root + 1]
+
+
+def _encode(xc: np.ndarray, root: int, depth_offset: float) -> np.ndarray:
+    """Network target: keypoints relative to the root; the root slot holds the root itself
+    (its depth minus a constant, so the network's output starts near the right scale)."""
+    out = root_relative(xc, root)
+    out[:, root] = xc[:, root] - np.array([0.0, 0.0, depth_offset])
+    return out
 
 
 class TemporalLifter(nn.Module):
@@ -142,7 +157,9 @@ def _pad(feat: np.ndarray, half: int) -> np.ndarray:
 class Lifter:
     """Estimator front end: ``fit(sequences)`` then ``predict(uv, camera)``.
 
-    Fitted attributes: ``model_``, ``solver_``, ``history_``, ``n_keypoints_``.
+    Fitted attributes: ``model_``, ``solver_``, ``history_``, ``n_keypoints_``,
+    ``depth_offset_`` (mean training root depth, mm), ``sd_scale_`` (factor on the predicted
+    standard deviations; 1 after ``fit``, set from held-out data by the caller).
     """
 
     def __init__(self, settings: LiftSettings = LiftSettings()) -> None:
@@ -164,11 +181,19 @@ class Lifter:
         """Train on (uv (T, K, 2) px, camera, xyz_world (T, K, 3) mm) sequences; return self."""
         s = self.settings
         half = (s.receptive_field - 1) // 2
-        data = []
-        for uv, cam, xyz in sequences:
+        for uv, _, _ in sequences:
             if len(uv) < s.window:
                 raise ValueError(f"Sequences must have >= {s.window} frames, got {len(uv)}.")
-            data.append((_pad(features(uv, cam, s.root), half), targets(xyz, cam, s.root)))
+        xcs = [cam.to_camera_frame(xyz) for _, cam, xyz in sequences]
+        depths = np.concatenate([xc[:, s.root, 2] for xc in xcs])
+        if not np.isfinite(depths).any():
+            raise ValueError("No training frame has a finite 3D root keypoint.")
+        self.depth_offset_ = float(np.nanmean(depths))
+        self.sd_scale_ = 1.0
+        data = [
+            (_pad(features(uv, cam, s.root), half), _encode(xc, s.root, self.depth_offset_))
+            for (uv, cam, _), xc in zip(sequences, xcs, strict=True)
+        ]
         gen = torch.Generator().manual_seed(s.seed)
         torch.manual_seed(s.seed)  # weight init and dropout use the global generator
         self.n_keypoints_ = sequences[0][0].shape[1]
@@ -183,20 +208,50 @@ class Lifter:
         return self
 
     def predict(self, uv: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-        """Root-relative camera-frame 3D (T, K, 3) mm and its standard deviation (T, K, 3)."""
+        """Camera-frame 3D (T, K, 3) mm and its standard deviation (T, K, 3).
+
+        The root's x and y come from its 2D view and the predicted depth where it was seen
+        (the network's own root x, y where not); frames where every keypoint is missing are NaN.
+        """
+        root = self.settings.root
         half = (self.settings.receptive_field - 1) // 2
-        x = torch.as_tensor(_pad(features(uv, camera, self.settings.root), half).T[None])
+        x = torch.as_tensor(_pad(features(uv, camera, root), half).T[None])
         self.model_.eval()
         with torch.no_grad():
             mean, logvar = self.model_(x.float())
         self.model_.train()
-        return mean[0].numpy(), (0.5 * logvar[0]).exp().numpy()
+        mean = mean[0].numpy().astype(float)
+        sd = (0.5 * logvar[0]).exp().numpy().astype(float) * self.sd_scale_
+        depth, sd_depth = mean[:, root, 2] + self.depth_offset_, sd[:, root, 2]
+        xn = camera.undistort_points(uv[:, root])
+        seen = np.isfinite(xn).all(axis=1)
+        root_xyz = np.where(
+            seen[:, None], np.column_stack([xn * depth[:, None], depth]), mean[:, root]
+        )
+        root_xyz[:, 2] = depth
+        root_sd = sd[:, root].copy()
+        root_sd[seen, :2] = np.abs(xn[seen]) * sd_depth[seen, None]
+        out = mean + root_xyz[:, None]
+        out[:, root] = root_xyz
+        out_sd = np.sqrt(sd**2 + root_sd[:, None] ** 2)
+        out_sd[:, root] = root_sd
+        nothing = ~np.isfinite(uv).all(axis=-1).any(axis=1)
+        out[nothing], out_sd[nothing] = np.nan, np.nan
+        return out, out_sd
 
-    def save(self, path: str | Path) -> None:
-        """Checkpoint: weights, optimizer, step, settings, their hash and the package version."""
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        """Checkpoint: weights, optimizer, step, settings, their hash and the package version.
+
+        ``extra`` (JSON-serialisable, e.g. keypoint names and training sessions) is stored too
+        and comes back as ``extra_`` from :meth:`load`. ``path`` is written as given: callers
+        wrap it in :func:`brainbehave.atomic.atomic_path`.
+        """
         cfg = json.dumps(asdict(self.settings), sort_keys=True)
         torch.save(
             {
+                "depth_offset": self.depth_offset_,
+                "sd_scale": self.sd_scale_,
+                "extra": json.dumps(extra or {}, sort_keys=True),
                 "model": self.model_.state_dict(),
                 "optimizer": self.solver_.optimizer.state_dict(),
                 "step": self.solver_.n_steps,
@@ -214,6 +269,9 @@ class Lifter:
         ckpt = torch.load(path, weights_only=True)
         lifter = cls(LiftSettings(**json.loads(ckpt["settings"])))
         lifter.n_keypoints_ = ckpt["n_keypoints"]
+        lifter.depth_offset_ = float(ckpt["depth_offset"])
+        lifter.sd_scale_ = float(ckpt["sd_scale"])
+        lifter.extra_ = json.loads(ckpt["extra"])
         lifter.model_ = TemporalLifter(lifter.n_keypoints_, lifter.settings)
         lifter.model_.load_state_dict(ckpt["model"])
         lifter.solver_ = LiftSolver(lifter.model_, lifter.settings)
@@ -221,6 +279,12 @@ class Lifter:
         lifter.solver_.n_steps = ckpt["step"]
         lifter.history_ = []
         return lifter
+
+
+def within_sd(pred: np.ndarray, sd: np.ndarray, true: np.ndarray) -> float:
+    """Share of finite coordinates whose error is within one predicted sd (0.68 if calibrated)."""
+    ok = np.isfinite(pred) & np.isfinite(true) & np.isfinite(sd)
+    return float(np.mean(np.abs(pred - true)[ok] <= sd[ok])) if ok.any() else float("nan")
 
 
 def mpjpe(pred: np.ndarray, true: np.ndarray) -> float:
@@ -234,6 +298,8 @@ def pa_mpjpe(pred: np.ndarray, true: np.ndarray) -> float:
     errs = []
     for p, t in zip(pred, true, strict=True):
         ok = np.isfinite(p).all(axis=1) & np.isfinite(t).all(axis=1)
+        if ok.sum() < 3:
+            continue
         p, t = p[ok] - p[ok].mean(0), t[ok] - t[ok].mean(0)
         u, s, vt = np.linalg.svd(p.T @ t)
         d = np.sign(np.linalg.det(u @ vt))
@@ -242,4 +308,4 @@ def pa_mpjpe(pred: np.ndarray, true: np.ndarray) -> float:
         rot = u @ vt
         scale = s.sum() / (p**2).sum()
         errs.append(np.linalg.norm(scale * p @ rot - t, axis=1).mean())
-    return float(np.mean(errs))
+    return float(np.mean(errs)) if errs else float("nan")

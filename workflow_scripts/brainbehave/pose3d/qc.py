@@ -76,3 +76,43 @@ def triangulation_qc(
             },
         },
     }
+
+
+def ray_angles(
+    xyz: np.ndarray, used: np.ndarray, centres: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
+    """Widest angle (degrees) between the rays of the cameras that triangulated each point.
+
+    Parameters
+    ----------
+    xyz
+        (T, K, 3) triangulated points.
+    used
+        (C, T, K) bool: the camera took part in the point's solution.
+    centres
+        (C, 3) camera centres, in the units of ``xyz``.
+    chunk
+        Frames per block (bounds memory for long sessions).
+
+    Returns
+    -------
+    np.ndarray
+        (T, K) float32 angles; NaN where fewer than two cameras were used. Nearly parallel rays
+        (a small angle) leave the depth along them poorly determined.
+    """
+    n_t = xyz.shape[0]
+    out = np.full(xyz.shape[:2], np.nan, dtype=np.float32)
+    for start in range(0, n_t, chunk):
+        sl = slice(start, start + chunk)
+        x = xyz[sl]
+        rays = x[None] - centres[:, None, None, :]  # (C, t, K, 3)
+        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+        best = np.full(x.shape[:2], -np.inf)
+        for a in range(len(centres)):
+            for b in range(a + 1, len(centres)):
+                cos = np.clip(np.einsum("tki,tki->tk", rays[a], rays[b]), -1.0, 1.0)
+                angle = np.degrees(np.arccos(cos))
+                both = used[a, sl] & used[b, sl]
+                best = np.where(both & (angle > best), angle, best)
+        out[sl] = np.where(np.isfinite(best), best, np.nan)
+    return out

@@ -18,7 +18,7 @@ from brainbehave.atomic import write_text
 from brainbehave.calibration import read_calibration
 from brainbehave.pose import load_pose, pose_dataset
 from brainbehave.pose3d.filters import FILTERS, apply_filter
-from brainbehave.pose3d.qc import triangulation_qc
+from brainbehave.pose3d.qc import ray_angles, triangulation_qc
 from brainbehave.pose3d.triangulation import TriangulationSettings, triangulate
 from brainbehave.pose3d.validate import check_camera_names, check_geometry, check_pose_views
 
@@ -33,8 +33,13 @@ class Pose3dSettings:
     filter: str = "none"
     filter_window: int = 5
     filter_polyorder: int = 2
+    min_ray_angle_deg: float = 2.0
 
     def __post_init__(self) -> None:
+        if not self.min_ray_angle_deg >= 0:
+            raise ValueError(
+                f"pose3d.min_ray_angle_deg must be >= 0, got {self.min_ray_angle_deg}."
+            )
         if self.filter not in FILTERS:
             raise ValueError(
                 f"pose3d.filter {self.filter!r} unknown; choose from {sorted(FILTERS)}."
@@ -107,9 +112,16 @@ def triangulate_session(
     qc = triangulation_qc(
         tri, np.isfinite(points).all(axis=-1), names, settings.triangulation.threshold_px
     )
+    angles = ray_angles(
+        tri.xyz, np.isfinite(tri.reprojection_error), np.array([c.center for c in cameras])
+    )
+    degenerate = angles < settings.min_ray_angle_deg
+    qc["points_degenerate_geometry"] = int(degenerate.sum())
+    qc["min_ray_angle_deg"] = settings.min_ray_angle_deg
     xyz = apply_filter(tri.xyz, settings.filter, settings.filter_window, settings.filter_polyorder)
     qc.update(subject=subject, session=session, filter=settings.filter)
     ds = _pose3d_dataset(xyz, tri, keypoints, individuals, float(ref.attrs["fps"]), settings)
+    _add_geometry(ds, tri, angles, degenerate, settings.min_ray_angle_deg)
     ds.attrs.update(subject=subject, session=session)
     ds.attrs["provenance"] = json.dumps(
         {
@@ -150,6 +162,27 @@ def _pose3d_dataset(xyz, tri, keypoints, individuals, fps, settings) -> xr.Datas
     )
     ds.attrs["cameras"] = json.dumps(tri.cameras)
     return ds
+
+
+def _add_geometry(ds, tri, angles, degenerate, min_angle) -> None:
+    """Per-view reprojection errors, ray angles and the degenerate-geometry flag (in place)."""
+    n_t, n_k, n_i = ds.sizes["time"], ds.sizes["keypoints"], ds.sizes["individuals"]
+    dims = ("time", "keypoints", "individuals")
+    per_view = tri.reprojection_error.reshape(len(tri.cameras), n_t, n_k, n_i)
+    ds["reprojection_error_view"] = (("view", *dims), per_view)
+    ds.coords["view"] = list(tri.cameras)
+    ds["reprojection_error_view"].attrs.update(
+        units="px", description="reprojection error per camera view used (NaN: not used)"
+    )
+    ds["ray_angle"] = (dims, angles.reshape(n_t, n_k, n_i))
+    ds["ray_angle"].attrs.update(
+        units="deg", description="widest angle between the rays of the cameras used"
+    )
+    ds["degenerate"] = (dims, degenerate.reshape(n_t, n_k, n_i))
+    ds["degenerate"].attrs.update(
+        description=f"rays nearly parallel (ray_angle < {min_angle} deg): depth poorly "
+        "determined; the point is kept"
+    )
 
 
 def write_qc(qc: Mapping[str, Any], path: str | os.PathLike) -> None:
