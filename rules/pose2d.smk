@@ -41,6 +41,7 @@ rule pose2d_train:
     params:
         settings=POSE2D["train"],
         keypoints=POSE2D_KEYPOINTS,
+        work=PATHS.pose2d_model_training(),
         code=POSE2D_CODE,
     threads: POSE2D["threads"]["train"]
     resources:

@@ -13,4 +13,5 @@ with rule_logging(snakemake.log[0]), output_to_log(snakemake.log[0]):
         snakemake.output.evaluation,
         keypoints=snakemake.params.keypoints,
         threads=snakemake.threads,
+        work_dir=snakemake.params.work,
     )

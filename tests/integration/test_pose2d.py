@@ -7,11 +7,16 @@ errors, not accuracy (see test_pose2d_accuracy.py for that).
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from brainbehave.errors import ConfigError, InputDataError
 from brainbehave.paths import Paths
@@ -21,6 +26,7 @@ from brainbehave.pose2d.analyze import analyze_video
 from brainbehave.pose2d.clean import CleanSettings, clean_pose
 from brainbehave.pose2d.dlc import TrainSettings, train_model
 from brainbehave.pose2d.io import dlc_h5_to_pose
+from brainbehave.pose2d.resume import latest_snapshot
 from brainbehave.synth.cohort import generate_cohort
 from brainbehave.synth.settings import SynthSettings
 from brainbehave.synth.skeleton import KEYPOINTS
@@ -131,3 +137,56 @@ def test_project_bodyparts_that_differ_stop_training_at_once(
             keypoints=["nose", "tail_base"],
         )
     assert not (tmp_path / "model").exists()
+
+
+_TRAIN_IN_CHILD = """
+import sys
+from brainbehave.pose2d.dlc import TrainSettings, train_model
+project, model, work = sys.argv[1:4]
+train_model(project, model, TrainSettings(epochs=6, save_every=1, device="cpu"),
+            model + ".json", work_dir=work)
+"""
+
+
+def _a_complete_snapshot(work: Path) -> bool:
+    for path in work.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt"):
+        try:
+            torch.load(path, map_location="cpu", weights_only=False)
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError):
+            continue  # still being written
+        return True
+    return False
+
+
+def test_a_killed_training_resumes_from_its_latest_snapshot(
+    tiny_lab: Paths, tmp_path: Path
+) -> None:
+    model, work = tmp_path / "model", tmp_path / "work"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_IN_CHILD, tiny_lab.synth_dlc_project(), model, work],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not _a_complete_snapshot(work):
+            assert child.poll() is None, "training ended before its first snapshot"
+            assert time.monotonic() < deadline, "no snapshot after 300 s"
+            time.sleep(0.05)
+    finally:
+        child.kill()  # as a scheduler kills a job past its time limit
+        child.wait()
+    assert not model.exists() and (work / "brainbehave_training.json").is_file()
+
+    settings = TrainSettings(epochs=6, save_every=1, device="cpu")
+    info = train_model(
+        tiny_lab.synth_dlc_project(), model, settings, tmp_path / "e.json", work_dir=work
+    )
+    assert 1 <= info["resumed_from_epoch"] < 6
+    assert not work.exists() and (model / "brainbehave_model.json").is_file()
+    train_dir = next(model.glob("dlc-models-pytorch/*/*/train"))
+    last = torch.load(latest_snapshot(train_dir)[0], map_location="cpu", weights_only=False)
+    assert last["metadata"]["epoch"] == 6  # the remaining epochs ran, not six more
+    # DeepLabCut's log of the resumed run starts after the snapshot's epoch
+    epochs = pd.read_csv(train_dir / "learning_stats.csv")["step"].tolist()
+    assert epochs[-1] == 6 and info["resumed_from_epoch"] + 1 in epochs

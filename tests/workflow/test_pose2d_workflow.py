@@ -116,3 +116,6 @@ def test_tiny_cohort_pose_and_a_truncated_video(repo: Path, tmp_path: Path) -> N
     log = (tmp_path / "logs/pose2d_analyze/rat01/ses02_camB.log").read_text()
     assert "rat01/ses02 camera camB: video" in log and "camB.mp4" in log
     assert (tmp_path / "results/pose2d/model_evaluation.json").is_file()
+    # training ran in its work folder and was moved onto the declared model folder
+    assert (tmp_path / "results/pose2d/model/brainbehave_model.json").is_file()
+    assert not (tmp_path / "results/pose2d/.model_training").exists()

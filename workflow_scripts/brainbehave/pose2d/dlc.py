@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from brainbehave import provenance
+from brainbehave.atomic import write_text
 from brainbehave.errors import ConfigError, InputDataError
 from brainbehave.pose2d.project import (
     check_bodyparts,
@@ -39,12 +40,14 @@ from brainbehave.pose2d.project import (
     read_project,
     split_indices,
 )
+from brainbehave.pose2d.resume import latest_snapshot, training_fingerprint
 from brainbehave.pose2d.weights import check_backbone_weights
 
 logger = logging.getLogger(__name__)
 
 INITS = ("scratch", "pretrained")
 MODEL_INFO = "brainbehave_model.json"
+TRAINING_STATE = "brainbehave_training.json"
 _DLC_VERSIONS = ("deeplabcut", "torch", "numpy", "opencv-python-headless")
 
 
@@ -78,6 +81,12 @@ class TrainSettings:
         Number of stride-2 deconvolutions in the heatmap head (None: DeepLabCut's default, one).
         More layers give finer heatmaps; small animals in small frames need them (cspnext_s's
         backbone has stride 32, so one layer leaves a heatmap cell of 16 px).
+    scaling
+        Range of the random rescaling in the training augmentation (None: DeepLabCut's
+        0.5-1.25). Halving the size of the virtual lab's 3-px markers blurs them away.
+    save_every
+        Keep a snapshot (with the optimizer state) every this many epochs, so a killed training
+        resumes from the latest one (None: about ten per training).
     """
 
     net_type: str = "cspnext_s"
@@ -91,6 +100,8 @@ class TrainSettings:
     seed: int = 42
     device: str = "auto"
     head_upsampling: int | None = None
+    scaling: tuple[float, float] | None = None
+    save_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -105,6 +116,20 @@ class TrainSettings:
             raise ConfigError(
                 f"pose2d.train.head_upsampling must be 1..4 or null, got {self.head_upsampling!r}."
             )
+        if self.scaling is not None and not (
+            len(self.scaling) == 2 and 0 < self.scaling[0] <= self.scaling[1]
+        ):
+            raise ConfigError(
+                f"pose2d.train.scaling must be [low, high] with 0 < low <= high, got "
+                f"{self.scaling!r}."
+            )
+        if self.save_every is not None and self.save_every < 1:
+            raise ConfigError(f"pose2d.train.save_every must be >= 1, got {self.save_every!r}.")
+
+    @property
+    def snapshot_epochs(self) -> int:
+        """Epochs between the snapshots kept for resuming."""
+        return self.save_every or max(1, self.epochs // 10)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> TrainSettings:
@@ -115,12 +140,15 @@ class TrainSettings:
         kwargs = dict(values)
         if kwargs.get("test_indices") is not None:
             kwargs["test_indices"] = tuple(int(i) for i in kwargs["test_indices"])
+        if kwargs.get("scaling") is not None:
+            kwargs["scaling"] = tuple(float(v) for v in kwargs["scaling"])
         return cls(**kwargs)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-type dictionary (for JSON and provenance)."""
         out = dataclasses.asdict(self)
         out["test_indices"] = list(self.test_indices) if self.test_indices else None
+        out["scaling"] = list(self.scaling) if self.scaling else None
         return out
 
 
@@ -227,8 +255,20 @@ def scratch_snapshot(config_path: str | Path, settings: TrainSettings) -> Path:
     return path
 
 
-def train(config_path: str | Path, settings: TrainSettings, init_snapshot: Path | None) -> None:
-    """Train the shuffle's model (from `init_snapshot`, or DeepLabCut's pretrained backbone)."""
+def train(
+    config_path: str | Path,
+    settings: TrainSettings,
+    init_snapshot: Path | None,
+    resume: tuple[Path, int] | None = None,
+) -> None:
+    """Train the shuffle's model (from `init_snapshot`, or DeepLabCut's pretrained backbone).
+
+    Parameters
+    ----------
+    resume
+        ``(snapshot, epoch)`` of an interrupted training: its weights, optimizer and scheduler
+        state are loaded and only the remaining ``settings.epochs - epoch`` epochs run.
+    """
     import deeplabcut
 
     updates: dict[str, Any] = {
@@ -236,6 +276,8 @@ def train(config_path: str | Path, settings: TrainSettings, init_snapshot: Path 
         "train_settings.seed": settings.seed,
         # Evaluate every few epochs so DeepLabCut keeps its "best" snapshot.
         "runner.eval_interval": max(1, settings.epochs // 5),
+        # Snapshots keep the optimizer's state: a killed training resumes where it stopped.
+        "runner.snapshots.save_optimizer_state": True,
         # DeepLabCut's learning-rate steps sit at epochs 90 and 120, which a short CPU
         # training never reaches: step down at the same fractions of the epochs asked for.
         "runner.scheduler": {
@@ -249,21 +291,45 @@ def train(config_path: str | Path, settings: TrainSettings, init_snapshot: Path 
             },
         },
     }
+    if settings.scaling is not None:
+        updates["data.train.affine.scaling"] = list(settings.scaling)
     if init_snapshot is not None:
         updates["train_settings.weight_init"] = {
             "snapshot_path": str(Path(init_snapshot).absolute()),
             "with_decoder": False,
         }
+    epochs, snapshot = settings.epochs, None
+    if resume is not None:
+        snapshot, done = resume
+        # DeepLabCut trains `epochs` more epochs after the snapshot's own.
+        epochs = settings.epochs - done
+        logger.info("resuming training from %s (epoch %d of %d)", snapshot, done, settings.epochs)
     deeplabcut.train_network(
         str(config_path),
         shuffle=settings.shuffle,
         device=resolve_device(settings.device),
-        epochs=settings.epochs,
+        epochs=epochs,
         batch_size=settings.batch_size,
-        save_epochs=settings.epochs,
+        save_epochs=settings.snapshot_epochs,
         max_snapshots_to_keep=2,
+        snapshot_path=None if snapshot is None else str(snapshot),
         pytorch_cfg_updates=updates,
     )
+
+
+# -- resuming --------------------------------------------------------------------------------
+def _resumable(work: Path, fingerprint: str, settings: TrainSettings) -> tuple[Path, int] | None:
+    """The interrupted training in `work` to resume, or None (then `work` is cleared)."""
+    state = work / TRAINING_STATE
+    if state.is_file() and json.loads(state.read_text()).get("fingerprint") == fingerprint:
+        config = work / "config.yaml"
+        last = latest_snapshot(model_folder(config, settings) / "train")
+        if last is not None and 0 < last[1] <= settings.epochs:
+            return last  # at settings.epochs: killed after training, before publishing
+    if work.exists():
+        logger.info("clearing %s (nothing to resume with these settings and labels)", work)
+        shutil.rmtree(work)
+    return None
 
 
 def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, float]:
@@ -307,8 +373,14 @@ def train_model(
     *,
     keypoints: Sequence[str] | None = None,
     threads: int = 1,
+    work_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train a DeepLabCut model on a project's labelled frames and save its evaluation.
+
+    Training runs in `work_dir` and is moved onto `model_dir` when it is finished. A training
+    that was killed leaves `work_dir` behind with its snapshots (every
+    ``settings.snapshot_epochs`` epochs, optimizer state included): the next call with the same
+    settings and labels resumes from the latest snapshot instead of starting again.
 
     Parameters
     ----------
@@ -324,6 +396,9 @@ def train_model(
         Bodyparts the rest of the pipeline expects (None: accept the project's).
     threads
         Torch threads (the rule's ``threads``).
+    work_dir
+        Where training runs (None: ``.<model_dir name>.training`` beside `model_dir`). Not
+        inside `model_dir`: Snakemake deletes a failed job's outputs.
 
     Returns
     -------
@@ -339,41 +414,51 @@ def train_model(
     """
     t0 = time.perf_counter()
     model_dir = Path(model_dir).absolute()
+    work = (
+        Path(work_dir).absolute()
+        if work_dir
+        else model_dir.with_name(f".{model_dir.name}.training")
+    )
     project = read_project(Path(project_dir) / "config.yaml")
     check_bodyparts(project, keypoints, f"DeepLabCut project {project_dir}")
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
     set_threads(threads)
-    config = copy_project(project_dir, model_dir)
-    train_idx, test_idx = create_dataset(config, settings)
-    set_head_upsampling(config, settings)
-    init = None
-    if settings.init == "scratch":
-        init = scratch_snapshot(config, settings)
-    else:
-        pose_cfg = yaml.safe_load(
-            (model_folder(config, settings) / "train" / "pytorch_config.yaml").read_text()
+    fingerprint = training_fingerprint(project_dir, settings)
+    resume = _resumable(work, fingerprint, settings)
+    if resume is None:
+        train_idx, test_idx, init = _prepare(project_dir, work, settings)
+        write_text(
+            work / TRAINING_STATE,
+            json.dumps(
+                {
+                    "fingerprint": fingerprint,
+                    "train": train_idx,
+                    "test": test_idx,
+                    "init": str(init) if init else None,
+                }
+            ),
         )
-        check_backbone_weights(pose_cfg["model"]["backbone"], settings.net_type)
-    train(config, settings, init)
+    state = json.loads((work / TRAINING_STATE).read_text())
+    config = work / "config.yaml"
+    if resume is None or resume[1] < settings.epochs:
+        train(config, settings, Path(state["init"]) if state["init"] else None, resume)
     t_train = time.perf_counter() - t0
     metrics = evaluate(config, settings)
     info = {
         "project": str(Path(project_dir).absolute()),
         "bodyparts": list(project["bodyparts"]),
-        "n_train": len(train_idx),
-        "n_test": len(test_idx),
-        "test_indices": test_idx,
+        "n_train": len(state["train"]),
+        "n_test": len(state["test"]),
+        "test_indices": state["test"],
         "settings": settings.as_dict(),
         "threads": threads,
         "device": resolve_device(settings.device),
         "train_seconds": round(t_train, 1),
+        "resumed_from_epoch": resume[1] if resume else None,
         "versions": provenance.versions(_DLC_VERSIONS),
         **metrics,
     }
-    (model_dir / MODEL_INFO).write_text(json.dumps(info, indent=2))
-    Path(evaluation_json).parent.mkdir(parents=True, exist_ok=True)
-    Path(evaluation_json).write_text(json.dumps(info, indent=2))
+    _publish(work, model_dir, info)
+    write_text(evaluation_json, json.dumps(info, indent=2))
     logger.info(
         "trained %s (%s) %d epochs in %.0f s: train %.2f px, test %.2f px",
         settings.net_type,
@@ -384,6 +469,35 @@ def train_model(
         metrics["test_rmse"] or float("nan"),
     )
     return info
+
+
+def _prepare(
+    project_dir: str | Path, work: Path, settings: TrainSettings
+) -> tuple[list[int], list[int], Path | None]:
+    """Copy the project into `work`, create the training dataset and the initial weights."""
+    config = copy_project(project_dir, work)
+    train_idx, test_idx = create_dataset(config, settings)
+    set_head_upsampling(config, settings)
+    if settings.init == "scratch":
+        return list(train_idx), list(test_idx), scratch_snapshot(config, settings)
+    pose_cfg = yaml.safe_load(
+        (model_folder(config, settings) / "train" / "pytorch_config.yaml").read_text()
+    )
+    check_backbone_weights(pose_cfg["model"]["backbone"], settings.net_type)
+    return list(train_idx), list(test_idx), None
+
+
+def _publish(work: Path, model_dir: Path, info: Mapping[str, Any]) -> None:
+    """Move the finished training folder onto the model folder (one rename)."""
+    (work / TRAINING_STATE).unlink()
+    write_text(work / MODEL_INFO, json.dumps(info, indent=2))
+    cfg = read_project(work / "config.yaml")
+    cfg["project_path"] = str(model_dir)
+    write_text(work / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(work, model_dir)
 
 
 def model_info(model_dir: str | Path) -> dict[str, Any]:
