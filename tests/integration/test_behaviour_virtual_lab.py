@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from brainbehave.behaviour.evaluation import (
+    autocorrelation_time,
     cluster_scores,
     frame_f1,
+    linear_probe,
     truth_labels,
     truth_pose,
 )
@@ -60,7 +62,7 @@ def test_rules_reach_085_f1_on_noisy_3d_pose(repo: Path, truths) -> None:
 
 
 @pytest.mark.slow
-def test_mae_segments_find_the_activities(truths) -> None:
+def test_mae_segments_find_the_activities_and_levels_separate_time_scales(truths) -> None:
     torch.set_num_threads(1)
     views = [pose_view(truth_pose(t, noise_mm=1.0)) for t in truths]
     inputs = [mae_inputs(v) for v in views]
@@ -70,3 +72,9 @@ def test_mae_segments_find_the_activities(truths) -> None:
     codes = np.concatenate([seg.predict(e)["activity"] for e in embs])
     true = np.concatenate([truth_labels(t)["activity"] for t in truths])
     assert cluster_scores(true, codes)["nmi"] >= 0.6
+    # fine levels carry primitives, the coarse level varies slowly (seconds, not strides)
+    primitives = [truth_labels(t)["primitive"] for t in truths]
+    probe = {lvl: linear_probe([e[lvl] for e in embs], primitives) for lvl in ("level1", "level3")}
+    assert probe["level1"] > probe["level3"] + 0.1
+    acf = {lvl: autocorrelation_time([e[lvl] for e in embs], 30.0) for lvl in ("level1", "level3")}
+    assert acf["level3"] > 2 * acf["level1"]

@@ -10,12 +10,12 @@ import torch
 from behaviour_lab import lab_session
 
 from brainbehave.behaviour.features import pose_view
-from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs, random_mask
-from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.mae import BehaviourMAE, _patches, mae_inputs, random_mask
+from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
 from brainbehave.errors import InputDataError
 
 TINY = MAEConfig(
-    window=48,
+    window=96,
     dims=(8, 16, 16),
     depths=(1, 1, 1),
     heads=(2, 2, 2),
@@ -91,7 +91,7 @@ def test_session_shorter_than_the_window_is_refused_by_name(inputs) -> None:
     est = BehaviourMAE(TINY).fit(inputs, 30.0)
     short = mae_inputs(pose_view(lab_session(1.0)[0]))
     with pytest.raises(
-        InputDataError, match=r"rat01/ses01: 30 frames .* shorter than the MAE window of 48"
+        InputDataError, match=r"rat01/ses01: 30 frames .* shorter than the MAE window of 96"
     ):
         est.embed(short, 30.0)
 
@@ -105,6 +105,96 @@ def test_long_all_nan_stretch_is_refused_with_where_and_what_to_do(inputs) -> No
         BehaviourMAE(TINY, max_gap_s=2.0).fit([mae_inputs(pose_view(ds))], 30.0)
 
 
-def test_mask_hides_the_requested_share_of_tokens() -> None:
-    mask = random_mask(MAEConfig(), 8, 5, torch.Generator().manual_seed(0))
-    assert mask.shape == (8, 24, 5) and abs(mask.float().mean().item() - 0.75) < 0.02
+def test_mask_drops_the_requested_share_of_whole_units_and_keeps_one() -> None:
+    mask = random_mask(MAEConfig(), 8, torch.Generator().manual_seed(0))
+    assert mask.shape == (8, 16) and (mask.sum(1) == 12).all()
+    # two units per window: 0.75 would mask both, one must stay visible
+    tiny = random_mask(MAEConfig(window=48), 8, torch.Generator().manual_seed(0))
+    assert (tiny.sum(1) == 1).all()
+
+
+GROUPS = (tuple(range(0, 6)), tuple(range(6, 9)))
+
+
+def _model(**kw) -> tuple[HierarchicalMAE, list[torch.Tensor]]:
+    torch.manual_seed(0)
+    cfg = MAEConfig(**{**TINY.__dict__, "window": 192, **kw})
+    x = torch.randn(2, cfg.window, 9)
+    return HierarchicalMAE(cfg, [len(g) for g in GROUPS]).eval(), _patches(x, GROUPS, cfg.patch)
+
+
+def test_encoder_drops_masked_units_and_visible_units_match_the_full_encoding() -> None:
+    model, patches = _model()
+    keep = torch.tensor([[1, 5], [0, 7]])
+    with torch.no_grad():
+        s1, s2, s3 = model.encoder(patches, keep)
+        full = model.encoder(patches)
+    # only the visible units are computed, at every level (4 % of the window's tokens)
+    assert s1.shape == (2, 2, 6, 2, 8) and s2.shape == (2, 2, 3, 16) and s3.shape == (2, 2, 16)
+    # level 1 attends inside its unit only: dropping the others changes nothing there
+    assert torch.allclose(s1[0], full[0][0, [1, 5]], atol=1e-6)
+    assert torch.allclose(s1[1], full[0][1, [0, 7]], atol=1e-6)
+
+
+def test_receptive_fields_grow_with_the_level() -> None:
+    model, patches = _model(depths=(1, 1, 1), attn_radius=(0, 1, -1))
+    changed = [p.clone() for p in patches]
+    for p in changed:
+        p[:, 30:36] += 3.0  # unit 5 (time patches 30-35) of a 192-frame window: 8 units
+    with torch.no_grad():
+        before = model.encoder.levels_in_time(patches)
+        after = model.encoder.levels_in_time(changed)
+    diff = [(a - b).abs().amax(dim=(0, 2)) > 1e-6 for a, b in zip(after, before, strict=True)]
+    units = [d.reshape(8, -1).any(1).nonzero().flatten().tolist() for d in diff]
+    assert units == [[5], [4, 5, 6], list(range(8))]
+
+
+def test_a_masked_unit_is_never_seen_by_the_model_that_reconstructs_it() -> None:
+    model, patches = _model()
+    keep = torch.tensor([[1, 5], [1, 5]])
+    changed = [p.clone() for p in patches]
+    for p in changed:
+        p[:, 0:6] += 5.0  # unit 0 is masked: its frames are targets, never inputs
+    with torch.no_grad():
+        pred = model.decoder(model.encoder(patches, keep), keep)
+        pred_changed = model.decoder(model.encoder(changed, keep), keep)
+    assert [p.shape for p in pred] == [p.shape for p in patches]
+    assert all(torch.equal(a, b) for a, b in zip(pred, pred_changed, strict=True))
+    masked = torch.ones(2, 8, dtype=torch.bool)
+    masked[:, [1, 5]] = False
+    with torch.no_grad():  # ... but the loss of unit 0 sees the new targets
+        assert model(changed, masked).item() > model(patches, masked).item()
+
+
+def test_training_names_the_one_session_shorter_than_the_window(inputs) -> None:
+    short = mae_inputs(pose_view(lab_session(2.0, key=3)[0]))
+    with pytest.raises(InputDataError, match=r"rat01/ses04: 60 frames \(2.0 s\), shorter .*96"):
+        BehaviourMAE(TINY).fit([*inputs, short], 30.0)
+
+
+def test_embedding_refuses_a_long_all_nan_stretch_by_session_and_time(inputs) -> None:
+    est = BehaviourMAE(TINY, max_gap_s=1.0).fit(inputs, 30.0)
+    ds = lab_session(8.0, key=1)[0]
+    ds["position"][90:150] = np.nan
+    with pytest.raises(
+        InputDataError,
+        match=r"rat01/ses02: pose missing for 2.0 s from 3.0 s \(frames 90-150\).*max_gap_s=1.0",
+    ):
+        est.embed(mae_inputs(pose_view(ds)), 30.0)
+
+
+def test_a_session_with_no_pose_at_all_is_refused_by_name() -> None:
+    ds = lab_session(8.0)[0]
+    ds["position"][:] = np.nan
+    with pytest.raises(
+        InputDataError, match=r"rat01/ses01: no frame has at least 50% .* missing throughout"
+    ):
+        BehaviourMAE(TINY).fit([mae_inputs(pose_view(ds))], 30.0)
+
+
+def test_no_complete_window_names_the_sessions_and_the_setting() -> None:
+    ds = lab_session(8.0)[0]
+    for start in range(20, 240, 60):  # 1-s holes every 2 s: no 96-frame window is whole
+        ds["position"][start : start + 30] = np.nan
+    with pytest.raises(InputDataError, match=r"rat01/ses01\).*window_frames smaller"):
+        BehaviourMAE(TINY, max_gap_s=5.0).fit([mae_inputs(pose_view(ds))], 30.0)

@@ -2,6 +2,8 @@
 
 - :func:`frame_f1`: per-frame macro F1 of named labels (rules vs truth);
 - :func:`cluster_scores`: NMI and ARI of unsupervised codes vs truth;
+- :func:`variance_explained`, :func:`autocorrelation_time`: what an embedding level carries
+  and on which time scale it varies;
 - :func:`linear_probe`: accuracy of a logistic regression predicting a truth level from an
   embedding, trained on the first part of each session and tested on the rest (no frame of a
   test block is seen in training, so temporal autocorrelation does not leak).
@@ -87,3 +89,38 @@ def linear_probe(
     scaler = StandardScaler().fit(x_train)
     clf = LogisticRegression(max_iter=300).fit(scaler.transform(x_train), y_train)
     return float(clf.score(scaler.transform(np.concatenate(xt)), np.concatenate(yt)))
+
+
+def variance_explained(embeddings: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> float:
+    """Share of an embedding's variance explained by a label (between-class / total).
+
+    Each dimension is standardised first, so every dimension weighs the same; frames with a
+    NaN embedding are left out. 1 means the embedding is constant within each label, 0 that
+    its class means coincide. Nested labels (primitives refine actions) explain at least as
+    much as their parents, so compare one label across embedding levels.
+    """
+    x, y = np.concatenate(embeddings), np.concatenate(targets)
+    ok = np.isfinite(x).all(axis=1)
+    x, y = x[ok], y[ok]
+    x = (x - x.mean(axis=0)) / np.maximum(x.std(axis=0), 1e-12)
+    between = sum((y == c).sum() * np.square(x[y == c].mean(axis=0)).sum() for c in np.unique(y))
+    return float(between / np.square(x).sum())
+
+
+def autocorrelation_time(embeddings: Sequence[np.ndarray], fps: float, level: float = 0.5) -> float:
+    """Seconds until the embedding's autocorrelation falls below ``level``.
+
+    The autocorrelation of each standardised dimension, averaged over dimensions and
+    sessions (NaN frames set to 0): a measure of the time scale an embedding level varies on.
+    """
+    curves = []
+    for emb in embeddings:
+        x = np.nan_to_num((emb - np.nanmean(emb, axis=0)) / np.maximum(np.nanstd(emb, 0), 1e-12))
+        n = x.shape[0]
+        spec = np.fft.rfft(x, n=2 * n, axis=0)
+        acf = np.fft.irfft(np.abs(spec) ** 2, axis=0)[:n].mean(axis=1)
+        curves.append(acf / acf[0])
+    n_min = min(c.size for c in curves)
+    mean = np.mean([c[:n_min] for c in curves], axis=0)
+    below = np.flatnonzero(mean < level)
+    return float((below[0] if below.size else n_min) / fps)

@@ -29,6 +29,13 @@ from brainbehave.errors import InputDataError
 logger = logging.getLogger(__name__)
 
 LEVELS = ("level1", "level2", "level3")
+# How each level's tokens are pooled into its per-frame embedding, in mask units either side
+# of the frame's unit: None keeps the token itself, -1 averages the whole window. Level 1
+# stays at its 4-frame tokens, level 2 is the mean of its unit (0.8 s at 30 fps), level 3
+# the mean over +-3 units (5.6 s) of its window-wide tokens. Measured on the virtual lab
+# (benchmarks/behaviour_mae.py): pooling the whole window (12.8 s) made the slowest level
+# slower still but blurred activity boundaries (activity NMI 0.69 vs 0.86).
+DEFAULT_POOL: tuple[int | None, int | None, int | None] = (None, 0, 3)
 DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
     "head": ("nose", "left_ear", "right_ear", "neck"),
     "trunk": ("back", "left_hip", "right_hip", "tail_base"),
@@ -96,18 +103,26 @@ def check_session(inp: SessionInput, window: int, fps: float, max_gap_s: float) 
     Raises
     ------
     InputDataError
-        When the session is shorter than the MAE window, or an all-NaN stretch is longer
-        than ``max_gap_s`` (a frame is missing when fewer than ``MIN_OBSERVED_FRACTION`` of
-        its channels are observed); the message names the session and what to change.
+        When the session is shorter than the MAE window, has no usable frame at all, or an
+        all-NaN stretch is longer than ``max_gap_s`` (a frame is missing when fewer than
+        ``MIN_OBSERVED_FRACTION`` of its channels are observed); the message names the
+        session and what to change.
     """
     n_t = inp.x.shape[0]
     if n_t < window:
         raise InputDataError(
             f"{inp.name}: {n_t} frames ({n_t / fps:.1f} s), shorter than the MAE window of "
             f"{window} frames ({window / fps:.1f} s). Leave this session out of "
-            "behaviour_mae, or set behaviour.mae.window_frames smaller (a multiple of 24)."
+            "behaviour_mae, or set behaviour.mae.window_frames smaller (a multiple of 24, "
+            "at least 48)."
         )
     ok = np.isfinite(inp.x).mean(axis=1) >= MIN_OBSERVED_FRACTION
+    if not ok.any():
+        raise InputDataError(
+            f"{inp.name}: no frame has at least {MIN_OBSERVED_FRACTION:.0%} of its MAE input "
+            f"observed ({n_t} frames): the pose is missing throughout. Check this session's "
+            "pose (pose2d/pose3d outputs) or leave it out of behaviour_mae."
+        )
     starts, stops = nan_runs(~ok)
     if starts.size and (stops - starts).max() > max_gap_s * fps:
         i = int(np.argmax(stops - starts))
@@ -123,7 +138,7 @@ def check_session(inp: SessionInput, window: int, fps: float, max_gap_s: float) 
 class WindowSampler:
     """Draws (session, start) pairs of training windows without missing frames."""
 
-    def __init__(self, valid: Sequence[np.ndarray], window: int) -> None:
+    def __init__(self, valid: Sequence[np.ndarray], window: int, names: Sequence[str] = ()) -> None:
         self.window = window
         self.starts = []
         for s, ok in enumerate(valid):
@@ -132,8 +147,9 @@ class WindowSampler:
             self.starts.extend((s, int(t)) for t in starts)
         if not self.starts:
             raise InputDataError(
-                f"No window of {window} frames without missing pose in any session; the MAE "
-                "cannot be trained. Use longer or more complete sessions."
+                f"No window of {window} frames without missing pose in any session "
+                f"({', '.join(names) or len(valid)}); the MAE cannot be trained. Use longer "
+                "or more complete sessions, or set behaviour.mae.window_frames smaller."
             )
 
     def sample(self, n: int, generator: torch.Generator) -> list[tuple[int, int]]:
@@ -148,15 +164,33 @@ def _patches(x: torch.Tensor, groups: Sequence[Sequence[int]], patch: int) -> li
     return [x[:, :, list(g)].reshape(b, w // patch, patch * len(g)) for g in groups]
 
 
-def random_mask(cfg: MAEConfig, batch: int, n_groups: int, gen: torch.Generator) -> torch.Tensor:
-    """(B, n_time, G) bool mask of ``mask_ratio`` of the mask units (unit x group)."""
-    n_units = cfg.window // cfg.patch // cfg.mask_unit
-    n_mask = int(round(cfg.mask_ratio * n_units * n_groups))
-    scores = torch.rand(batch, n_units * n_groups, generator=gen)
-    order = scores.argsort(dim=1)
-    mask = torch.zeros(batch, n_units * n_groups, dtype=torch.bool)
+def random_mask(cfg: MAEConfig, batch: int, gen: torch.Generator) -> torch.Tensor:
+    """(B, n_units) bool: ``mask_ratio`` of each window's mask units, at least one visible.
+
+    A mask unit is the span of one coarsest token (all groups), so a unit is kept or dropped
+    whole at every level (see :mod:`.mae_model`).
+    """
+    n_units = cfg.n_units
+    n_mask = min(int(round(cfg.mask_ratio * n_units)), n_units - 1)
+    order = torch.rand(batch, n_units, generator=gen).argsort(dim=1)
+    mask = torch.zeros(batch, n_units, dtype=torch.bool)
     mask.scatter_(1, order[:, :n_mask], True)
-    return mask.reshape(batch, n_units, n_groups).repeat_interleave(cfg.mask_unit, dim=1)
+    return mask
+
+
+def _pool(tokens: torch.Tensor, n_units: int, radius: int | None) -> torch.Tensor:
+    """(B, n_tokens, D) tokens averaged over ``radius`` units either side (-1: all, None: no)."""
+    if radius is None:
+        return tokens
+    b, n_tok, d = tokens.shape
+    if radius < 0:
+        return tokens.mean(dim=1, keepdim=True).expand(b, n_tok, d)
+    units = tokens.reshape(b, n_units, n_tok // n_units, d).mean(dim=2)
+    csum = torch.nn.functional.pad(units.cumsum(dim=1), (0, 0, 1, 0))
+    idx = torch.arange(n_units)
+    lo, hi = (idx - radius).clamp(min=0), (idx + radius + 1).clamp(max=n_units)
+    box = (csum[:, hi] - csum[:, lo]) / (hi - lo)[None, :, None]
+    return box.repeat_interleave(n_tok // n_units, dim=1)
 
 
 class Solver:
@@ -175,7 +209,7 @@ class Solver:
         cfg = self.model.cfg
         self.model.train()
         self.optimizer.zero_grad()
-        mask = random_mask(cfg, batch.shape[0], len(self.groups), generator)
+        mask = random_mask(cfg, batch.shape[0], generator)
         loss = self.model(_patches(batch, self.groups, cfg.patch), mask)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -245,7 +279,7 @@ class BehaviourMAE:
         self.groups_ = inputs[0].groups
         self._normaliser(inputs, valid)
         data = [torch.from_numpy(self._normalise(inp.x)) for inp in inputs]
-        sampler = WindowSampler(valid, cfg.window)
+        sampler = WindowSampler(valid, cfg.window, [inp.name for inp in inputs])
         torch.manual_seed(cfg.seed)  # parameter initialisation only; batches use `gen`
         self.model_ = HierarchicalMAE(cfg, [len(g) for g in self.groups_])
         solver = Solver(self.model_, self.groups_)
@@ -315,6 +349,12 @@ class BehaviourMAE:
         """A fitted estimator from a file written by :meth:`save` or a checkpoint."""
         state = torch.load(path, map_location="cpu", weights_only=False)
         raw = state["config"]
+        if unknown := sorted(set(raw) - set(MAEConfig.__dataclass_fields__)):
+            raise InputDataError(
+                f"{path}: MAE model written by another version of brainbehave (settings "
+                f"{unknown} unknown to this one). Delete it and the checkpoint next to it "
+                "so that behaviour_mae_train trains a new model."
+            )
         cfg = MAEConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
         est = cls(cfg, max_gap_s)
         est.groups_ = tuple(tuple(g) for g in state["groups"])
@@ -326,11 +366,23 @@ class BehaviourMAE:
         return est
 
     # -- embeddings -------------------------------------------------------------------------
-    def embed(self, inp: SessionInput, fps: float, batch: int = 64) -> dict[str, np.ndarray]:
+    def embed(
+        self,
+        inp: SessionInput,
+        fps: float,
+        batch: int = 64,
+        pool: Sequence[int | None] = DEFAULT_POOL,
+    ) -> dict[str, np.ndarray]:
         """Per-frame embeddings of each level, (T, D_l); NaN on frames with missing pose.
 
-        Windows slide by half a window (the last one ends at the last frame); a frame's
-        embedding averages the tokens covering it in every window that holds it.
+        Each level's tokens are first pooled over ``pool[level]`` mask units either side
+        (see ``DEFAULT_POOL``).
+
+        Windows slide by one mask unit (the last one ends at the last frame); a frame's
+        embedding is the average of the tokens covering it in every window that holds it,
+        weighted by a triangle peaking at the window centre, so each frame is described
+        mostly from windows where it has context on both sides, and every position in the
+        window (and its position embedding) weighs the same for every frame.
         """
         cfg = self.config
         ok = check_session(inp, cfg.window, fps, self.max_gap_s)
@@ -340,30 +392,35 @@ class BehaviourMAE:
                 "model's; embed with the keypoint groups the model was trained with."
             )
         n_t = inp.x.shape[0]
-        starts = sorted({*range(0, n_t - cfg.window + 1, cfg.window // 2), n_t - cfg.window})
+        stride = cfg.frames_per_token[2]
+        starts = sorted({*range(0, n_t - cfg.window + 1, stride), n_t - cfg.window})
         x = torch.from_numpy(self._normalise(inp.x))
-        sums = [None, None, None]
-        count = np.zeros(n_t)
+        sums: list[np.ndarray | None] = [None, None, None]
+        weight = np.zeros(n_t)
+        ramp = 1.0 - np.abs(2.0 * (np.arange(cfg.window) + 0.5) / cfg.window - 1.0)
+        ramp = np.maximum(ramp, 0.05)
         self.model_.eval()
         with torch.no_grad():
             for i in range(0, len(starts), batch):
                 chunk = starts[i : i + batch]
                 windows = torch.stack([x[t : t + cfg.window] for t in chunk])
-                levels = self.model_.encoder(_patches(windows, self.groups_, cfg.patch))
-                self._accumulate(levels, chunk, sums, n_t)
+                levels = self.model_.encoder.levels_in_time(
+                    _patches(windows, self.groups_, cfg.patch)
+                )
+                levels = [_pool(lvl, cfg.n_units, r) for lvl, r in zip(levels, pool, strict=True)]
+                self._accumulate(levels, chunk, sums, ramp, n_t)
                 for t in chunk:
-                    count[t : t + cfg.window] += 1
-        out = {name: s / count[:, None] for name, s in zip(LEVELS, sums, strict=True)}
+                    weight[t : t + cfg.window] += ramp
+        out = {name: s / weight[:, None] for name, s in zip(LEVELS, sums, strict=True)}
         for value in out.values():
             value[~ok] = np.nan
         return out
 
-    def _accumulate(self, levels: list[torch.Tensor], starts: list[int], sums: list, n_t: int):
+    def _accumulate(self, levels, starts: list[int], sums: list, ramp: np.ndarray, n_t: int):
         for li, (tokens, frames) in enumerate(
             zip(levels, self.config.frames_per_token, strict=True)
         ):
-            arr = tokens.reshape(tokens.shape[0], tokens.shape[1], -1).numpy()
-            per_frame = np.repeat(arr, frames, axis=1)
+            per_frame = np.repeat(tokens.numpy(), frames, axis=1) * ramp[None, :, None]
             if sums[li] is None:
                 sums[li] = np.zeros((n_t, per_frame.shape[-1]))
             for w, t in enumerate(starts):

@@ -51,8 +51,8 @@ class BehaviourSettings:
             body["forepaws"] = tuple(body["forepaws"])
         mae = dict(cfg.get("mae", {}))
         mae_cfg = MAEConfig(
-            window=int(mae.get("window_frames", 96)),
-            steps=int(mae.get("steps", 600)),
+            window=int(mae.get("window_frames", 384)),
+            steps=int(mae.get("steps", 2000)),
             batch_size=int(mae.get("batch_size", 32)),
             mask_ratio=float(mae.get("mask_ratio", 0.75)),
             learning_rate=float(mae.get("learning_rate", 1e-3)),
