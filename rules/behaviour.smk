@@ -76,6 +76,7 @@ rule behaviour_mae_train:
         session_targets(PATHS.pose3d),
     output:
         PATHS.behaviour_mae_model(),
+    cache: True
     log:
         PATHS.cohort_log("behaviour_mae_train"),
     params:

@@ -22,6 +22,9 @@ if USE_SYNTH:
     COHORT = Cohort(*plan_cohort(SYNTH, PATHS))
 else:
     COHORT = load_cohort(config["cohort"]["sessions"], config["cohort"]["videos"], SCHEMAS)
+# Sessions the config leaves out (e.g. those a --keep-going run reported failed): every stage's
+# plan, the cohort-level rules included, is built without them.
+COHORT = COHORT.without(config["cohort"]["exclude"])
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
@@ -80,3 +83,17 @@ STAGE_TARGETS = []
 def all_targets():
     """The final outputs of every stage that exists."""
     return synth_targets() + [t for stage in STAGE_TARGETS for t in stage()]
+
+
+onerror:
+    # After a run with failures: list the failed sessions and how to leave them out of the
+    # cohort-level rules (brainbehave.report.failed_sessions_message).
+    from snakemake.logging import logger
+
+    from brainbehave.report import failed_sessions_message
+
+    logs = [log] if isinstance(log, str) else list(log or [])
+    text = "".join(Path(p).read_text() for p in logs if Path(p).is_file())
+    message = failed_sessions_message(text, ["/".join(k) for k in COHORT.session_keys()])
+    if message:
+        logger.error(message)

@@ -101,3 +101,19 @@ def test_video_of_unknown_session_and_session_without_video(tmp_path: Path, sche
 def test_missing_sheet_says_what_to_do(tmp_path: Path, schemas: Path) -> None:
     with pytest.raises(ConfigError, match="sessions sheet .* does not exist. Set cohort.sessions"):
         load_cohort(tmp_path / "nope.tsv", tmp_path / "v.tsv", schemas)
+
+
+def test_excluded_sessions_leave_the_cohort_and_typos_are_named(
+    tmp_path: Path, schemas: Path
+) -> None:
+    cohort = load_cohort(*_write_cohort(tmp_path, GOOD_SESSIONS, GOOD_VIDEOS), schemas)
+    kept = cohort.without(["m1/d1"])
+    assert kept.session_keys() == [("m1", "d2")]
+    assert kept.cameras("m1", "d1") == [] and list(kept.videos["session"]) == ["d2"]
+    assert kept.session("m1", "d2")["nwb"] == str((tmp_path / "b.nwb").resolve())
+    assert cohort.without([]) is cohort
+    with pytest.raises(ConfigError, match=r"cohort.exclude: \['m1/d9'\] are not sessions"):
+        cohort.without(["m1/d9"])
+    config = {"cohort": {"exclude": ["m1-d1"]}}  # not subject/session
+    with pytest.raises(ConfigError, match=r"'cohort.exclude.0' = 'm1-d1' is invalid"):
+        validate_config(config, schemas / "config.schema.yaml")

@@ -82,3 +82,37 @@ def test_broken_session_fails_alone_with_its_file_named(
     log = work / PATHS.session_log("neural_sync", "rat01", BROKEN)
     assert message in log.read_text()
     assert str(broken) in output
+    # the run ends with the failed sessions and how to leave them out of cohort-level rules
+    assert "1 session(s) failed" in output
+    assert f"rat01/{BROKEN}: failed in neural_sync" in output
+    assert f"exclude: [rat01/{BROKEN}]" in output
+
+
+def test_excluded_session_is_left_out_of_cohort_level_rules(
+    repo: Path, tmp_path: Path, synth_cohort: Path
+) -> None:
+    config = {
+        "cohort": {
+            "source": "sheets",
+            "sessions": str(synth_cohort / "sessions.tsv"),
+            "videos": str(synth_cohort / "videos.tsv"),
+            "exclude": [f"rat01/{BROKEN}"],
+        },
+        "pose2d": {"dlc_project": str(synth_cohort / "dlc_project")},
+    }
+    targets = [PATHS.latents_model("contrastive"), PATHS.report_html()]
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "1", *targets, config=config)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    # the latent model and the report are planned over the other two sessions only
+    assert PATHS.neural_aligned("rat01", "ses01") in output
+    assert PATHS.neural_aligned("rat01", "ses03") in output
+    assert f"/rat01/{BROKEN}/" not in output
+    assert "left out of this run: rat01/ses02" in output
+
+    config["cohort"]["exclude"] = ["rat01/ses09"]
+    run = run_snakemake(repo, tmp_path, "-n", "--cores", "1", *targets, config=config)
+    assert run.returncode != 0
+    assert (
+        "cohort.exclude: ['rat01/ses09'] are not sessions of the cohort" in run.stdout + run.stderr
+    )

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from workflow_runner import run_snakemake
 
 from brainbehave.paths import Paths
@@ -155,3 +156,76 @@ def test_edited_package_module_reruns_only_the_rules_that_use_it(
     # behaviour/rules.py is part of behaviour_rules' code hash, not of behaviour_features'
     assert set(jobs) == {("behaviour_rules", "ses01"), ("behaviour_rules", "ses02")}
     assert all("Params have changed" in reason for reason in jobs.values()), jobs
+
+
+# -- a latent-model parameter: a whole demo-sized plan, recorded without running ------------------
+def _jobs(output: str) -> set[tuple[str, str]]:
+    """(rule, session or model or "") of every job in a dry run's printed plan."""
+    jobs = set()
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", "\n" + output):
+        head = re.match(r"(?:local)?rule (\w+):\n", block)
+        if head:
+            key = re.search(r"^\s+wildcards:.*\b(?:session|model)=([\w-]+)", block, re.M)
+            jobs.add((head.group(1), key.group(1) if key else ""))
+    return jobs
+
+
+def _place_outputs(workdir: Path, output: str) -> None:
+    """Empty outputs (folders for names without a suffix) for every job of a printed plan."""
+    for line in re.findall(r"^\s+output: (.*)$", output, re.M):
+        for name in filter(None, (p.strip() for p in line.split(", "))):
+            path = workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir(exist_ok=True) if not path.suffix else path.touch()
+
+
+def _demo_config(repo: Path, contrastive_steps: int) -> dict:
+    """The demo config with the latent models spelt out (the schema's defaults, but for the
+    contrastive model's steps). Both runs write it the same way (keys sorted): Snakemake compares
+    params by their text, so reordering a model's keys alone would also rerun it."""
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    config.setdefault("latents", {})["models"] = {
+        "contrastive": {"kind": "contrastive", "conditional": "behaviour", "steps": 300},
+        "hybrid": {"kind": "hybrid", "conditional": "time", "steps": 300},
+        "pivae": {"kind": "generative", "steps": 300},
+    }
+    for model in config["latents"]["models"].values():
+        model["batch_size"] = 256
+    config["latents"]["models"]["contrastive"]["steps"] = contrastive_steps
+    return config
+
+
+@pytest.fixture(scope="module")
+def recorded_demo(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo cohort's whole plan with placeholder outputs, recorded by `--touch --forceall`
+    (which runs nothing but stores each job's params and code hash as a real run would)."""
+    workdir = tmp_path_factory.mktemp("demo_plan")
+    config = _demo_config(repo, 300)
+    plan_run = run_snakemake(repo, workdir, "-n", "--cores", "1", config=config)
+    assert plan_run.returncode == 0, plan_run.stderr[-3000:]
+    _place_outputs(workdir, plan_run.stdout + plan_run.stderr)
+    touch = run_snakemake(repo, workdir, "--touch", "--forceall", "--cores", "1", config=config)
+    assert touch.returncode == 0, touch.stderr[-3000:]
+    return workdir
+
+
+def test_latent_model_parameter_reruns_that_model_and_what_reads_it(
+    repo: Path, recorded_demo: Path
+) -> None:
+    noop = run_snakemake(repo, recorded_demo, "-n", "--cores", "1", config=_demo_config(repo, 300))
+    assert "Nothing to be done" in noop.stdout + noop.stderr, noop.stdout[-3000:]
+
+    run = run_snakemake(repo, recorded_demo, "-n", "--cores", "1", config=_demo_config(repo, 301))
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    sessions = {"ses01", "ses02"}
+    # the edited model is refitted and rescored; the derived NWBs (which hold its embeddings)
+    # and the report are rewritten; the other models and every upstream stage are untouched
+    assert _jobs(out) == {
+        ("latents_fit", "contrastive"),
+        ("latents_score", "contrastive"),
+        *{("neural_nwb", s) for s in sessions},
+        ("report_cohort", ""),
+        ("all", ""),
+    }
+    assert "Params have changed" in out

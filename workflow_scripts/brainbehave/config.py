@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,17 +121,55 @@ class Cohort:
             cameras.setdefault((r.subject, r.session), []).append(r.camera)
             videos[(r.subject, r.session, r.camera)] = str(r.video)
         object.__setattr__(self, "_session_rows", sessions)
+        object.__setattr__(self, "_records", self.sessions.to_dict("records"))
         object.__setattr__(self, "_cameras", cameras)
         object.__setattr__(self, "_videos", videos)
+
+    def without(self, excluded: Sequence[str], where: str = "cohort.exclude") -> Cohort:
+        """The cohort without the ``subject/session`` names in ``excluded``.
+
+        Raises
+        ------
+        ConfigError
+            A name that is not a session of the cohort (a typo would otherwise silently
+            exclude nothing).
+        """
+        if not excluded:
+            return self
+        wanted = {tuple(name.split("/", 1)) for name in excluded}
+        if unknown := sorted("/".join(k) for k in wanted - set(self._session_rows)):
+            known = ", ".join("/".join(k) for k in list(self._session_rows)[:5])
+            raise ConfigError(
+                f"{where}: {unknown} are not sessions of the cohort (it has e.g. {known}). "
+                "Write each as subject/session, as in the sessions sheet."
+            )
+        keep_s = [
+            k not in wanted
+            for k in zip(self.sessions["subject"], self.sessions["session"], strict=True)
+        ]
+        keep_v = [
+            k not in wanted
+            for k in zip(self.videos["subject"], self.videos["session"], strict=True)
+        ]
+        logger.warning(
+            "%s: %d session(s) left out of this run: %s",
+            where,
+            len(wanted),
+            ", ".join(sorted(excluded)),
+        )
+        return Cohort(
+            sessions=self.sessions[keep_s].reset_index(drop=True),
+            videos=self.videos[keep_v].reset_index(drop=True),
+        )
 
     def session_keys(self) -> list[tuple[str, str]]:
         """(subject, session) pairs in sheet order."""
         return list(self._session_rows)
 
-    def session(self, subject: str, session: str) -> pd.Series:
-        """The sessions-sheet row of one session."""
+    def session(self, subject: str, session: str) -> dict[str, Any]:
+        """The sessions-sheet row of one session (column -> value; a copy)."""
         try:
-            return self.sessions.iloc[self._session_rows[(subject, session)]]
+            return dict(self._records[self._session_rows[(subject, session)]])
         except KeyError:
             raise KeyError(f"No session {subject}/{session} in the cohort.") from None
 
@@ -167,6 +205,8 @@ def _read_sheet(path: Path, kind: str) -> pd.DataFrame:
 
 def _validate_rows(table: pd.DataFrame, schema: Mapping[str, Any], sheet: Path) -> pd.DataFrame:
     numeric = {k for k, v in schema.get("properties", {}).items() if v.get("type") == "number"}
+    # One validator for every row: building it per row was most of the time for large sheets.
+    validator = jsonschema.Draft202012Validator(schema)
     problems: list[str] = []
     rows = []
     for i, record in enumerate(table.to_dict(orient="records")):
@@ -176,10 +216,12 @@ def _validate_rows(table: pd.DataFrame, schema: Mapping[str, Any], sheet: Path) 
                 row[key] = float(row[key])
             except ValueError:
                 pass  # left as a string: the schema reports it with the row
-        try:
-            rows.append(validate_against(row, schema, f"{sheet} row {i + 2}"))
-        except ConfigError as err:
-            problems.append(str(err))
+        _fill_defaults(row, schema)
+        if validator.is_valid(row):
+            rows.append(row)
+            continue
+        errors = sorted(validator.iter_errors(row), key=lambda e: list(e.absolute_path))
+        problems.append("\n".join(_describe(e, f"{sheet} row {i + 2}") for e in errors))
     if problems:
         raise ConfigError("\n".join(problems))
     return pd.DataFrame(rows)
@@ -202,8 +244,10 @@ def _absolute_files(table: pd.DataFrame, columns: list[str], sheet: Path) -> pd.
     for col in columns:
         if col not in table:
             continue
+        absolute = []
         for i, value in table[col].items():
             if not isinstance(value, str) or not value:
+                absolute.append(value)
                 continue
             path = (base / value).resolve()
             if not path.exists():
@@ -215,7 +259,8 @@ def _absolute_files(table: pd.DataFrame, columns: list[str], sheet: Path) -> pd.
                     "Fix the path (relative paths are relative to the sheet's folder) or "
                     "remove the row."
                 )
-            table.at[i, col] = str(path)
+            absolute.append(str(path))
+        table[col] = absolute  # one assignment per column, not one per cell
     if problems:
         raise ConfigError("\n".join(problems))
     return table

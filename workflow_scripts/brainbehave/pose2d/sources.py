@@ -40,6 +40,48 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _source_from(record: dict, subject: str, session: str, camera: str) -> VideoSource:
+    source = VideoSource(
+        subject=subject,
+        session=session,
+        camera=camera,
+        video=str(record["video"]),
+        pose=_text(record.get("pose")),
+        pose_format=_text(record.get("pose_format")),
+    )
+    if source.imported and source.pose_format is None:
+        raise ConfigError(
+            f"{source.where}: the videos sheet gives a pose file ({source.pose}) but no "
+            "pose_format; set it to dlc, sleap or lightning_pose."
+        )
+    return source
+
+
+def _lookup(
+    index: dict[tuple[str, str], dict[str, dict]], subject: str, session: str, camera: str
+) -> VideoSource:
+    cameras = index.get((subject, session))
+    if not cameras:
+        raise ConfigError(
+            f"Session {subject}/{session} has no rows in the videos sheet; add its cameras' "
+            "videos there."
+        )
+    if camera not in cameras:
+        raise ConfigError(
+            f"{subject}/{session}: camera {camera!r} is not in the videos sheet (it lists "
+            f"{sorted(cameras)}). Add a row for it, or ask only for listed cameras."
+        )
+    return _source_from(cameras[camera], subject, session, camera)
+
+
+def _index(videos: pd.DataFrame) -> dict[tuple[str, str], dict[str, dict]]:
+    """(subject, session) -> camera -> videos-sheet record, in sheet order."""
+    index: dict[tuple[str, str], dict[str, dict]] = {}
+    for rec in videos.to_dict("records"):
+        index.setdefault((str(rec["subject"]), str(rec["session"])), {})[str(rec["camera"])] = rec
+    return index
+
+
 def video_source(videos: pd.DataFrame, subject: str, session: str, camera: str) -> VideoSource:
     """The videos-sheet row of one camera of one session.
 
@@ -49,33 +91,7 @@ def video_source(videos: pd.DataFrame, subject: str, session: str, camera: str) 
         The camera (or session) is not in the sheet, or a ``pose`` file has no
         ``pose_format``; the message lists the cameras the sheet has for that session.
     """
-    rows = videos[(videos["subject"] == subject) & (videos["session"] == session)]
-    if rows.empty:
-        raise ConfigError(
-            f"Session {subject}/{session} has no rows in the videos sheet; add its cameras' "
-            "videos there."
-        )
-    row = rows[rows["camera"] == camera]
-    if row.empty:
-        raise ConfigError(
-            f"{subject}/{session}: camera {camera!r} is not in the videos sheet (it lists "
-            f"{sorted(rows['camera'])}). Add a row for it, or ask only for listed cameras."
-        )
-    rec = row.iloc[0].to_dict()
-    source = VideoSource(
-        subject=subject,
-        session=session,
-        camera=camera,
-        video=str(rec["video"]),
-        pose=_text(rec.get("pose")),
-        pose_format=_text(rec.get("pose_format")),
-    )
-    if source.imported and source.pose_format is None:
-        raise ConfigError(
-            f"{source.where}: the videos sheet gives a pose file ({source.pose}) but no "
-            "pose_format; set it to dlc, sleap or lightning_pose."
-        )
-    return source
+    return _lookup(_index(videos), subject, session, camera)
 
 
 @dataclass(frozen=True)
@@ -105,14 +121,22 @@ class Pose2dPlan:
     project: str | None = None
     with_truth: bool = False
 
+    def __post_init__(self) -> None:
+        # Index the sheet once: input functions run for every job, and filtering the table
+        # on each call dominated planning time for large cohorts (benchmarks/scale_dag.py).
+        object.__setattr__(self, "_index", _index(self.videos))
+        object.__setattr__(self, "_sources", {})
+
     def source(self, subject: str, session: str, camera: str) -> VideoSource:
         """The videos-sheet row of one camera (see :func:`video_source`)."""
-        return video_source(self.videos, subject, session, camera)
+        key = (subject, session, camera)
+        if key not in self._sources:
+            self._sources[key] = _lookup(self._index, subject, session, camera)
+        return self._sources[key]
 
     def keys(self) -> list[tuple[str, str, str]]:
         """(subject, session, camera) of every video, in sheet order."""
-        cols = self.videos[["subject", "session", "camera"]]
-        return [tuple(str(v) for v in row) for row in cols.itertuples(index=False)]
+        return [(s, j, c) for (s, j), cams in self._index.items() for c in cams]
 
     def sessions(self) -> list[tuple[str, str]]:
         """(subject, session) pairs, in sheet order."""
@@ -156,11 +180,8 @@ class Pose2dPlan:
 
     def session_poses(self, wildcards) -> list[str]:
         """Cleaned pose of every camera of one session."""
-        return [
-            self.paths.pose2d(s, j, c)
-            for s, j, c in self.keys()
-            if (s, j) == (wildcards.subject, wildcards.session)
-        ]
+        key = (wildcards.subject, wildcards.session)
+        return [self.paths.pose2d(*key, c) for c in self._index.get(key, {})]
 
     def targets(self) -> list[str]:
         """Cleaned pose of every camera, the model's evaluation and (with truth) accuracy."""
