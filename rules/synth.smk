@@ -1,7 +1,7 @@
 # The virtual lab: a synthetic cohort with ground truth at every stage (the demo cohort).
 
 # Code of the package that the synth rules run: part of params, so an edit reruns them.
-SYNTH_CODE = code_hash(["synth", "calibration", "nwb", "truth", "paths"])
+SYNTH_CODE = code_hash(["synth", "calibration", "nwb/synth", "nwb/read", "truth", "paths"])
 
 
 rule synth_session:

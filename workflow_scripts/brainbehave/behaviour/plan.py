@@ -1,6 +1,6 @@
 """What the behaviour rules need at parse time: targets, input functions, the rule set.
 
-Kept in the package (as ``brainbehave.align.NeuralPlan``) so ``rules/behaviour.smk`` holds
+Kept in the package (as ``brainbehave.neural_plan.NeuralPlan``) so ``rules/behaviour.smk`` holds
 rules only and this logic is tested without Snakemake.
 """
 
