@@ -141,23 +141,189 @@ def test_pose_without_matching_frame_times_is_refused(session: dict, tmp_path: P
     assert not (tmp_path / "bad.nwb").exists()
 
 
-def test_ophys_traces_are_copied(tmp_path: Path) -> None:
+def _rich_source(path: Path) -> Path:
+    """A small NWB file: two planes of ROIs (image and pixel masks) with Fluorescence and
+    DfOverF traces, and units pointing at an electrodes table of two groups on two devices."""
     from datetime import UTC, datetime
 
     from pynwb import NWBFile
-    from pynwb.ophys import Fluorescence
-    from pynwb.testing.mock.ophys import mock_PlaneSegmentation, mock_RoiResponseSeries
+    from pynwb.file import Subject
+    from pynwb.ophys import (
+        DfOverF,
+        Fluorescence,
+        ImageSegmentation,
+        OpticalChannel,
+    )
 
-    nwbfile = NWBFile("imaging", "img-1", datetime(2024, 1, 1, tzinfo=UTC))
-    plane = mock_PlaneSegmentation(nwbfile=nwbfile, n_rois=2)
-    rois = plane.create_roi_table_region(region=[0, 1], description="all")
-    data = np.random.default_rng(0).random((30, 2))
-    series = mock_RoiResponseSeries(name="RoiResponseSeries", rois=rois, data=data, rate=10.0)
-    nwbfile.processing["ophys"].add(Fluorescence(roi_response_series=series))
-    with NWBHDF5IO(tmp_path / "img.nwb", "w") as io:
+    rng = np.random.default_rng(0)
+    nwbfile = NWBFile(
+        session_description="rich",
+        identifier="rich-1",
+        session_start_time=datetime(2024, 1, 1, tzinfo=UTC),
+        subject=Subject(subject_id="m1", species="Mus musculus", sex="F", age="P90D"),
+    )
+    scope = nwbfile.create_device(name="scope", description="2p microscope", serial_number="7")
+    channel = OpticalChannel(name="green", description="GCaMP channel", emission_lambda=525.0)
+    plane = nwbfile.create_imaging_plane(
+        name="plane0",
+        optical_channel=channel,
+        description="CA1 plane",
+        device=scope,
+        excitation_lambda=920.0,
+        imaging_rate=30.0,
+        indicator="GCaMP6f",
+        location="CA1",
+    )
+    seg = ImageSegmentation()
+    by_image = seg.create_plane_segmentation(
+        description="image masks", imaging_plane=plane, name="PlaneSegmentation"
+    )
+    masks = rng.random((3, 8, 6))
+    for k in range(3):
+        by_image.add_roi(image_mask=masks[k], id=10 + k)
+    by_pixel = seg.create_plane_segmentation(
+        description="pixel masks", imaging_plane=plane, name="PixelRois"
+    )
+    for k in range(2):
+        by_pixel.add_roi(pixel_mask=[(k, 1, 0.5), (k, 2, 1.0 + k)])
+    ophys = nwbfile.create_processing_module(name="ophys", description="ophys")
+    ophys.add(seg)
+    traces = rng.random((20, 3))
+    fluorescence, dff = Fluorescence(), DfOverF()
+    ophys.add([fluorescence, dff])  # in the file first: their ROI regions then share its root
+    fluorescence.create_roi_response_series(
+        name="RoiResponseSeries",
+        data=traces,
+        rois=by_image.create_roi_table_region(description="all", region=[0, 1, 2]),
+        unit="a.u.",
+        rate=10.0,
+    )
+    dff.create_roi_response_series(
+        name="Dff",
+        data=traces[:, :2] * 0.1,
+        rois=by_pixel.create_roi_table_region(description="both", region=[1, 0]),
+        unit="n.a.",
+        timestamps=np.arange(20) * 0.1 + 3.0,
+    )
+    probes = [nwbfile.create_device(name=f"probe{k}", description=f"probe {k}") for k in (0, 1)]
+    groups = [
+        nwbfile.create_electrode_group(
+            name=f"shank{k}",
+            description=f"shank {k}",
+            location=f"area{k}",
+            device=probes[k],
+            position=(1.0 + k, 2.0, -0.5),
+        )
+        for k in (0, 1)
+    ]
+    nwbfile.add_electrode_column(name="label", description="electrode label")
+    for e in range(4):
+        nwbfile.add_electrode(
+            group=groups[e // 2], location=f"CA{e + 1}", x=float(e), y=0.0, z=1.0, label=f"e{e}"
+        )
+    for u in range(3):
+        nwbfile.add_unit(
+            spike_times=np.sort(rng.random(5 + u)),
+            electrodes=[u, u + 1],
+            electrode_group=groups[u // 2],
+        )
+    with NWBHDF5IO(path, "w") as io:
         io.write(nwbfile)
-    out = write_derived_nwb(tmp_path / "d.nwb", tmp_path / "img.nwb")
-    with NWBHDF5IO(out, "r") as io:
-        copied = io.read().processing["ophys"]["ophys_Fluorescence_RoiResponseSeries"]
-        np.testing.assert_allclose(copied.data[:], data)
-        assert copied.timestamps[2] == pytest.approx(0.2)
+    return path
+
+
+def _table(table) -> dict:
+    """Column name to values (objects by name) of a DynamicTable, for comparing files."""
+    frame = table.to_dataframe(index=True)
+    out = {"id": list(frame.index)}
+    for col in frame.columns:
+        values = frame[col].tolist()
+        out[col] = [
+            v.name if hasattr(v, "name") and not isinstance(v, str) else np.asarray(v).tolist()
+            for v in values
+        ]
+    return out
+
+
+def test_ophys_rois_and_unit_electrodes_are_copied(tmp_path: Path) -> None:
+    source = _rich_source(tmp_path / "rich.nwb")
+    before = _sha(source)
+    out = write_derived_nwb(tmp_path / "d.nwb", source)
+    assert _sha(source) == before
+    with NWBHDF5IO(source, "r") as a, NWBHDF5IO(out, "r") as b:
+        src, new = a.read(), b.read()
+        seg = new.processing["ophys"]["ImageSegmentation"]
+        for name in ("PlaneSegmentation", "PixelRois"):
+            old_ps = src.processing["ophys"]["ImageSegmentation"][name]
+            new_ps = seg[name]
+            assert _table(new_ps) == _table(old_ps)
+            plane = new_ps.imaging_plane
+            assert (plane.name, plane.indicator, plane.location) == ("plane0", "GCaMP6f", "CA1")
+            assert plane.excitation_lambda == 920.0 and plane.imaging_rate == 30.0
+            assert plane.device.name == "scope" and plane.device.serial_number == "7"
+            assert plane.optical_channel[0].emission_lambda == 525.0
+        assert list(seg["PlaneSegmentation"].id[:]) == [10, 11, 12]
+        np.testing.assert_array_equal(
+            np.asarray(seg["PlaneSegmentation"]["image_mask"][:]),
+            np.asarray(
+                src.processing["ophys"]["ImageSegmentation"]["PlaneSegmentation"]["image_mask"][:]
+            ),
+        )
+        for iface, series in (("Fluorescence", "RoiResponseSeries"), ("DfOverF", "Dff")):
+            old_s = src.processing["ophys"][iface][series]
+            new_s = new.processing["ophys"][iface][series]
+            assert type(new_s).__name__ == "RoiResponseSeries"
+            np.testing.assert_array_equal(new_s.data[:], old_s.data[:])
+            assert list(new_s.rois.data[:]) == list(old_s.rois.data[:])
+            assert new_s.rois.table.name == old_s.rois.table.name
+            assert new_s.rois.table is seg[old_s.rois.table.name]
+        assert new.processing["ophys"]["Fluorescence"]["RoiResponseSeries"].rate == 10.0
+        np.testing.assert_allclose(
+            new.processing["ophys"]["DfOverF"]["Dff"].timestamps[:], np.arange(20) * 0.1 + 3.0
+        )
+        assert _table(new.electrodes) == _table(src.electrodes)
+        assert list(new.electrodes["location"][:]) == ["CA1", "CA2", "CA3", "CA4"]
+        assert sorted(new.electrode_groups) == ["shank0", "shank1"]
+        for name, group in new.electrode_groups.items():
+            assert group.device.name == src.electrode_groups[name].device.name
+            assert group.location == src.electrode_groups[name].location
+            assert group.position[()].tolist() == src.electrode_groups[name].position[()].tolist()
+        assert sorted(new.devices) == ["probe0", "probe1", "scope"]
+        assert _table(new.units) == _table(src.units)
+        assert new.units.electrodes.table is new.electrodes
+        assert [list(new.units["electrodes"][u].index) for u in range(3)] == [
+            [0, 1],
+            [1, 2],
+            [2, 3],
+        ]
+    found = list(inspect_nwbfile(nwbfile_path=out))
+    assert not [m for m in found if m.importance == Importance.CRITICAL], found
+
+
+@pytest.mark.parametrize(
+    "relative",
+    ["nwb_pynapple_small/A8604-211122.nwb", "nelpy_linear_track/nelpy_linear_track.nwb"],
+)
+def test_real_files_keep_units_and_electrodes(
+    relative: str, shared_data: Path, tmp_path: Path
+) -> None:
+    source = shared_data / relative
+    before = _sha(source)
+    out = write_derived_nwb(tmp_path / "d.nwb", source)
+    assert _sha(source) == before
+    with NWBHDF5IO(source, "r") as a, NWBHDF5IO(out, "r") as b:
+        src, new = a.read(), b.read()
+        assert _table(new.units) == _table(src.units)
+        if src.electrodes is None:
+            assert new.electrodes is None
+        else:
+            assert _table(new.electrodes) == _table(src.electrodes)
+            assert sorted(new.electrode_groups) == sorted(src.electrode_groups)
+            assert sorted(new.devices) == sorted(src.devices)
+
+    def critical(path: Path) -> set:
+        found = inspect_nwbfile(nwbfile_path=path)
+        return {m.check_function_name for m in found if m.importance == Importance.CRITICAL}
+
+    # the real files lack some subject metadata (age, sex...): the copy adds no new issue
+    assert critical(out) <= critical(source)

@@ -16,15 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hdmf.common import VectorData, VectorIndex
 from pynwb import NWBFile, TimeSeries
-from pynwb.file import Subject
-from pynwb.misc import Units
 
 from brainbehave import __version__
 from brainbehave.errors import InputDataError
+from brainbehave.nwb.copy import SourceCopier, copy_subject
 from brainbehave.nwb.read import (
-    UnitsData,
     open_read,
     recording_from_nwbfile,
     stored_start_is_naive,
@@ -39,11 +36,6 @@ LATENTS_MODULE = "latents"
 
 def _derived_file(source: NWBFile, provenance: Mapping[str, Any]) -> NWBFile:
     key = source.identifier + json.dumps(dict(provenance), sort_keys=True, default=str)
-    old = source.subject
-    subject = None
-    if old is not None:
-        fields = ("subject_id", "species", "sex", "age", "description", "strain", "genotype")
-        subject = Subject(**{f: getattr(old, f) for f in fields if getattr(old, f, None)})
     return NWBFile(
         session_description=source.session_description or "brainbehave derived session",
         identifier=str(uuid.uuid5(DERIVED_NAMESPACE, key)),
@@ -60,30 +52,7 @@ def _derived_file(source: NWBFile, provenance: Mapping[str, Any]) -> NWBFile:
         source_script=f"brainbehave {__version__} (brainbehave.nwb.write_derived_nwb)",
         source_script_file_name="brainbehave/nwb.py",
         notes="Provenance (JSON): " + json.dumps(dict(provenance), sort_keys=True, default=str),
-        subject=subject,
-    )
-
-
-def _copy_units(units: UnitsData, source_path: str) -> Units:
-    """The source's units (spike times and plain columns) as a new Units table."""
-    flat = VectorData(
-        name="spike_times",
-        description="Spike times (s from session start), copied from the source file.",
-        data=np.concatenate(units.spike_times) if units.spike_times else np.zeros(0),
-    )
-    ends = np.cumsum([len(t) for t in units.spike_times], dtype=np.int64)
-    columns = [flat, VectorIndex(name="spike_times_index", data=ends, target=flat)]
-    for col in units.columns.columns:
-        values = units.columns[col]
-        data = values.to_numpy() if values.dtype.kind in "biuf" else [str(v) for v in values]
-        columns.append(VectorData(name=col, description=f"{col} (from the source)", data=data))
-    kwargs = {} if np.isnan(units.resolution) else {"resolution": units.resolution}
-    return Units(
-        name="units",
-        description=f"Units copied from {Path(source_path).name} (read-only source).",
-        id=units.ids,
-        columns=columns,
-        **kwargs,
+        subject=copy_subject(source.subject),
     )
 
 
@@ -243,6 +212,12 @@ def write_derived_nwb(
 ) -> Path:
     """Write a session's derived NWB: units copied, pose, behaviour intervals, latents.
 
+    The source's Units table is copied with the electrodes table it points at (electrode
+    groups and devices), and its ``Fluorescence`` / ``DfOverF`` traces as
+    ``RoiResponseSeries`` of an ``ophys`` module referencing copied ``PlaneSegmentation``
+    ROI tables (masks, ``ImagingPlane``, ``OpticalChannel``, ``Device``); see
+    :class:`brainbehave.nwb.copy.SourceCopier`.
+
     Parameters
     ----------
     path
@@ -276,20 +251,12 @@ def write_derived_nwb(
         naive = stored_start_is_naive(io._file)
         recording = recording_from_nwbfile(source, str(source_nwb), naive_start_ok, naive)
         nwbfile = _derived_file(source, provenance)
-    if recording.units is not None:
-        nwbfile.units = _copy_units(recording.units, str(source_nwb))
-    if recording.ophys:
-        module = nwbfile.create_processing_module("ophys", "Traces copied from the source.")
-        for s in recording.ophys:
-            module.add(
-                TimeSeries(
-                    name=s.name.replace("/", "_"),
-                    data=s.data,
-                    timestamps=s.timestamps,
-                    unit=s.unit or "n.a.",
-                    description=f"{s.kind}, copied: {s.description}",
-                )
-            )
+        # read into memory while the source is open: the derived file links nothing to it
+        copier = SourceCopier(source, nwbfile, str(source_nwb))
+        if recording.units is not None:
+            nwbfile.units = copier.units(source.units)
+        if recording.ophys:
+            copier.ophys()
     if pose:
         _add_pose(nwbfile, pose, frame_times_neural or {}, skeleton_edges)
     if intervals is not None and len(intervals):
