@@ -7,15 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from workflow_runner import place_motion_pose3d
 from workflow_runner import run_snakemake as snakemake
 
 from brainbehave.behaviour.evaluation import truth_pose
 from brainbehave.behaviour.labels import load_labels
 from brainbehave.paths import Paths
-from brainbehave.pose import pose_dataset, save_pose
-from brainbehave.synth.cohort import SessionFiles, generate_session, simulate_motion
+from brainbehave.pose import save_pose
+from brainbehave.synth.cohort import SessionFiles, generate_session
 from brainbehave.synth.settings import SynthSettings
-from brainbehave.synth.skeleton import KEYPOINTS
 
 SYNTH = {
     "seed": 2,
@@ -55,15 +55,8 @@ def _place_pose3d(workdir: Path) -> None:
 
 
 def _place_motion_pose3d(workdir: Path) -> None:
-    """Cheap: the virtual lab's motion without rendering videos (no truth file)."""
-    settings = SynthSettings.from_mapping(SYNTH)
-    paths = Paths(results=str(workdir / "results"))
     for j, session in enumerate(SESSIONS):
-        motion = simulate_motion(settings, settings.n_frames, 0, j)
-        ds = pose_dataset(
-            motion.body.keypoints, None, KEYPOINTS, settings.fps, source_software="test", units="mm"
-        )
-        save_pose(ds, paths.pose3d("rat01", session))
+        place_motion_pose3d(workdir, SYNTH, session, j)
 
 
 def test_dry_run_plans_the_behaviour_rules(repo: Path, tmp_path: Path) -> None:

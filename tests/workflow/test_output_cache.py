@@ -12,26 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from workflow_runner import run_snakemake
+from workflow_runner import POSE3D_SYNTH, place_motion_pose3d, run_snakemake
 
 from brainbehave.paths import Paths
-from brainbehave.pose import pose_dataset, save_pose
 from brainbehave.provenance import PACKAGE_ROOT
-from brainbehave.synth.cohort import simulate_motion
-from brainbehave.synth.settings import SynthSettings
-from brainbehave.synth.skeleton import KEYPOINTS
 
-SYNTH = {
-    "seed": 5,
-    "subjects": 1,
-    "sessions_per_subject": 2,
-    "duration_s": 8,
-    "cameras": 2,
-    "image_size": [64, 48],
-    "n_units": 5,
-    "dropped_frames": 0,
-    "dlc_labelled_frames": 2,
-}
+SYNTH = POSE3D_SYNTH
 MAE = {"enabled": True, "steps": 3, "batch_size": 4, "window_frames": 48}
 CONFIG = {"synth": SYNTH, "behaviour": {"mae": MAE}}
 PATHS = Paths()
@@ -41,18 +27,13 @@ MODEL = PATHS.behaviour_mae_model()
 def _cohort_folder(root: Path, source: Path | None) -> Path:
     """A working folder with the 3D pose of both sessions (copied from ``source`` if given)."""
     root.mkdir(parents=True)
-    settings = SynthSettings.from_mapping(SYNTH)
     for j, session in enumerate(("ses01", "ses02")):
+        if source is None:
+            place_motion_pose3d(root, SYNTH, session, j)
+            continue
         target = root / PATHS.pose3d("rat01", session)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source is not None:
-            shutil.copy2(source / PATHS.pose3d("rat01", session), target)
-            continue
-        motion = simulate_motion(settings, settings.n_frames, 0, j)
-        ds = pose_dataset(
-            motion.body.keypoints, None, KEYPOINTS, settings.fps, source_software="t", units="mm"
-        )
-        save_pose(ds, str(target))
+        shutil.copy2(source / PATHS.pose3d("rat01", session), target)
     return root
 
 

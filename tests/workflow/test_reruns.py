@@ -14,26 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_runner import run_snakemake
+from workflow_runner import POSE3D_SYNTH, place_motion_pose3d, run_snakemake
 
 from brainbehave.paths import Paths
-from brainbehave.pose import pose_dataset, save_pose
 from brainbehave.provenance import PACKAGE_ROOT
-from brainbehave.synth.cohort import simulate_motion
-from brainbehave.synth.settings import SynthSettings
-from brainbehave.synth.skeleton import KEYPOINTS
 
-SYNTH = {
-    "seed": 5,
-    "subjects": 1,
-    "sessions_per_subject": 2,
-    "duration_s": 8,
-    "cameras": 2,
-    "image_size": [64, 48],
-    "n_units": 5,
-    "dropped_frames": 0,
-    "dlc_labelled_frames": 2,
-}
+SYNTH = POSE3D_SYNTH
 CONFIG = {"synth": SYNTH, "behaviour": {"mae": {"enabled": False}}}
 SESSIONS = ("ses01", "ses02")
 PATHS = Paths()
@@ -45,16 +31,6 @@ TARGETS = [
         PATHS.behaviour_intervals("rat01", s, "rules"),
     )
 ]
-
-
-def place_pose3d(workdir: Path, session: str, motion_seed: int) -> None:
-    """3D pose where the 3D stage writes it: the virtual lab's motion, without rendering."""
-    settings = SynthSettings.from_mapping(SYNTH)
-    motion = simulate_motion(settings, settings.n_frames, 0, motion_seed)
-    ds = pose_dataset(
-        motion.body.keypoints, None, KEYPOINTS, settings.fps, source_software="test", units="mm"
-    )
-    save_pose(ds, str(workdir / PATHS.pose3d("rat01", session)))
 
 
 def plan(output: str) -> dict[tuple[str, str], str]:
@@ -101,7 +77,7 @@ def finished_run(repo: Path, tmp_path_factory: pytest.TempPathFactory, package_c
     """A work folder where the behaviour rules ran once, from the package copy."""
     workdir = tmp_path_factory.mktemp("reruns")
     for j, session in enumerate(SESSIONS):
-        place_pose3d(workdir, session, j)
+        place_motion_pose3d(workdir, SYNTH, session, j)
     rules = workdir / "config" / "behaviour_rules.yaml"
     rules.parent.mkdir(parents=True)
     shutil.copy(repo / "config" / "behaviour_rules.yaml", rules)
@@ -139,7 +115,7 @@ def test_edited_behaviour_rule_reruns_only_the_rule_based_labels(repo: Path, wor
 def test_one_session_input_reruns_that_session_only(repo: Path, work: Path) -> None:
     # new 3D pose for one session, as after its video was replaced and the 3D stage reran
     # (a touch alone is not enough: Snakemake skips inputs whose checksum did not change)
-    place_pose3d(work, "ses02", motion_seed=7)
+    place_motion_pose3d(work, SYNTH, "ses02", motion_seed=7)
 
     jobs = dry_run(repo, work)
     assert set(jobs) == {("behaviour_features", "ses02"), ("behaviour_rules", "ses02")}

@@ -22,6 +22,20 @@ TINY_SYNTH = {
     "dlc_labelled_frames": 4,
 }
 
+# A cohort whose 3D pose tests place themselves (place_motion_pose3d): nothing upstream of
+# the 3D pose runs, so the videos can be tiny.
+POSE3D_SYNTH = {
+    "seed": 5,
+    "subjects": 1,
+    "sessions_per_subject": 2,
+    "duration_s": 8,
+    "cameras": 2,
+    "image_size": [64, 48],
+    "n_units": 5,
+    "dropped_frames": 0,
+    "dlc_labelled_frames": 2,
+}
+
 
 def run_snakemake(
     repo: Path, workdir: Path, *args: str, config: dict | None = None, timeout: int = 900
@@ -74,3 +88,22 @@ def place_truth_pose(workdir: Path, synth: dict, sessions: list[tuple[str, str]]
             )
             save_pose(ds, paths.pose2d(subject, session, cam))
         save_pose(truth_pose(truth), paths.pose3d(subject, session))
+
+
+def place_motion_pose3d(
+    workdir: Path, synth: dict, session: str, motion_seed: int, subject: str = "rat01"
+) -> None:
+    """3D pose where the 3D stage writes it: the virtual lab's motion, without rendering
+    videos or writing a truth file (cheap)."""
+    from brainbehave.paths import Paths
+    from brainbehave.pose import pose_dataset, save_pose
+    from brainbehave.synth.cohort import simulate_motion
+    from brainbehave.synth.settings import SynthSettings
+    from brainbehave.synth.skeleton import KEYPOINTS
+
+    settings = SynthSettings.from_mapping(synth)
+    motion = simulate_motion(settings, settings.n_frames, 0, motion_seed)
+    ds = pose_dataset(
+        motion.body.keypoints, None, KEYPOINTS, settings.fps, source_software="test", units="mm"
+    )
+    save_pose(ds, str(Path(workdir) / Paths().pose3d(subject, session)))

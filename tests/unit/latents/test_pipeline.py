@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import xarray as xr
+from aligned_cells import save_aligned_cells
 
-from brainbehave.align import CONTRACT_VERSION, contiguous_split, save_aligned
 from brainbehave.errors import ConfigError, InputDataError
 from brainbehave.latents.pipeline import ModelSpec, fit_cohort, load_models, read_session
 from brainbehave.latents.scorecard import score_model
@@ -18,22 +17,7 @@ def aligned(place_cells, path, seed, units=30, silent=()):
     """An aligned dataset of place cells whose position is a behaviour series of the NWB."""
     x, pos = place_cells(units=units, seed=seed)
     x[:, list(silent)] = 0
-    n = len(x)
-    t = np.arange(n) * 0.05
-    ds = xr.Dataset(
-        {
-            "neural": (("time", "channel"), x),
-            "bin_start": ("time", t - 0.025),
-            "bin_stop": ("time", t + 0.025),
-            "valid": ("time", np.ones(n, bool)),
-            "split": ("time", contiguous_split(n, 0.2, 10)),
-            "behaviour_position": (("time", "behaviour_position_dim"), pos),
-        },
-        coords={"time": t, "channel": np.arange(units)},
-        attrs={"contract_version": CONTRACT_VERSION},
-    )
-    save_aligned(ds, path)
-    return path
+    return save_aligned_cells(path, x, pos)
 
 
 def test_spec_refuses_a_parameter_of_another_kind():

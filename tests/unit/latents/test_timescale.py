@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from aligned_cells import save_aligned_cells
 
-from brainbehave.align import CONTRACT_VERSION, contiguous_split, save_aligned
 from brainbehave.errors import InputDataError
 from brainbehave.latents.groundtruth import with_truth
 from brainbehave.latents.pipeline import Checkpoints, ModelSpec, fit_cohort, read_session
@@ -19,7 +19,6 @@ def labelled_session(place_cells, path, seed):
     """Place cells with Stage-3-style labels: two levels tied to position, one unrelated."""
     x, pos = place_cells(seed=seed)
     n = len(x)
-    t = np.arange(n) * 0.05
     coarse = (pos[:, 0] > 0.5).astype(np.int16)  # which half of the arena
     fine = (np.minimum(pos[:, 0] * 3, 2).astype(int) * 3 + np.minimum(pos[:, 1] * 3, 2)).astype(
         np.int16
@@ -31,23 +30,14 @@ def labelled_session(place_cells, path, seed):
         attrs = {"names": json.dumps(names), "source": source, "level": level}
         return xr.DataArray(np.asarray(values, np.int16), dims=("time",), attrs=attrs)
 
-    ds = xr.Dataset(
-        {
-            "neural": (("time", "channel"), x),
-            "bin_start": ("time", t - 0.025),
-            "bin_stop": ("time", t + 0.025),
-            "valid": ("time", np.ones(n, bool)),
-            "split": ("time", contiguous_split(n, 0.2, 10)),
-            "behaviour_position": (("time", "behaviour_position_dim"), pos),
-            "label_rules_activity": label(coarse, "rules", "activity", ["west", "east"]),
-            "label_rules_action": label(fine, "rules", "action", [f"c{i}" for i in range(9)]),
-            "label_mae_primitive": label(noise, "mae", "primitive", ["a", "b", "c"]),
-        },
-        coords={"time": t, "channel": np.arange(x.shape[1])},
-        attrs={"contract_version": CONTRACT_VERSION},
+    return save_aligned_cells(
+        path,
+        x,
+        pos,
+        label_rules_activity=label(coarse, "rules", "activity", ["west", "east"]),
+        label_rules_action=label(fine, "rules", "action", [f"c{i}" for i in range(9)]),
+        label_mae_primitive=label(noise, "mae", "primitive", ["a", "b", "c"]),
     )
-    save_aligned(ds, path)
-    return path
 
 
 def test_truth_labels_only_where_the_aligned_data_have_none():
