@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workflow_runner import place_motion_pose3d
+from workflow_runner import POSE3D_SYNTH, place_motion_pose3d
 from workflow_runner import run_snakemake as snakemake
 
 from brainbehave.behaviour.evaluation import truth_pose
@@ -17,17 +17,7 @@ from brainbehave.pose import save_pose
 from brainbehave.synth.cohort import SessionFiles, generate_session
 from brainbehave.synth.settings import SynthSettings
 
-SYNTH = {
-    "seed": 2,
-    "subjects": 1,
-    "sessions_per_subject": 2,
-    "duration_s": 8,
-    "cameras": 2,
-    "image_size": [64, 48],
-    "n_units": 5,
-    "dropped_frames": 0,
-    "dlc_labelled_frames": 2,
-}
+SYNTH = {**POSE3D_SYNTH, "seed": 2}
 BEHAVIOUR = {"mae": {"steps": 4, "batch_size": 4, "window_frames": 48}}
 CONFIG = {"synth": SYNTH, "behaviour": BEHAVIOUR}
 SESSIONS = ("ses01", "ses02")
