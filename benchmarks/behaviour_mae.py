@@ -4,10 +4,16 @@ Trains the MAE on a small cohort (CPU, one thread), extracts per-level embedding
 them, and scores per level NMI / ARI against the matching ground-truth level, the linear
 probe accuracy of each truth level from each embedding level, the share of each level's
 variance explained by each truth level and its autocorrelation time (the time scale it
-varies on). The baseline clusters the same per-frame input channels (PCA + k-means, same k,
-with the smoothing and motif-usage step tuned for raw channels: BASELINE_LEVELS). Also reports
-training throughput (sequences/s) and the embedding time for 1 h of pose (measured on the
-sessions here and extrapolated linearly; say so when quoting it).
+varies on). Baselines on the same per-frame input channels, same k per level:
+``baseline_pca_kmeans`` (PCA + k-means with the smoothing and motif-usage step tuned for raw
+channels: BASELINE_LEVELS), ``baseline_same_segmentation_as_mae`` (the pipeline's recipe on
+raw channels instead of embeddings) and ``baseline_arhmm`` (keypoint-MoSeq style: PCA of the
+channels, an AR(1)-HMM per level, sticky with the level's minimum bout, initialised by
+k-means; :mod:`brainbehave.behaviour.hmm`). ``mae_segment_seeds`` repeats the MAE
+segmentation with other k-means seeds (the pipeline uses behaviour.mae.seed, 0). Also reports
+training throughput (sequences/s; 0 when the model came from ``--checkpoint``) and the
+embedding time (pose and its mirror image) for 1 h of pose (measured on the sessions here
+and extrapolated linearly; say so when quoting it).
 
     cd benchmarks && OMP_NUM_THREADS=1 ../.venv/bin/python behaviour_mae.py --steps 2000
 """
@@ -22,6 +28,8 @@ import time
 import numpy as np
 import torch
 from behaviour_common import sessions
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
 
 from brainbehave.behaviour.evaluation import (
     autocorrelation_time,
@@ -29,8 +37,9 @@ from brainbehave.behaviour.evaluation import (
     linear_probe,
     variance_explained,
 )
-from brainbehave.behaviour.features import pose_view
-from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
+from brainbehave.behaviour.features import mirror_view, pose_view
+from brainbehave.behaviour.hmm import HSMM, AREmissions
+from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
 from brainbehave.behaviour.mae_model import MAEConfig
 from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
 
@@ -51,21 +60,28 @@ def main() -> None:
     parser.add_argument("--duration-s", type=float, default=300.0)
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--noise-mm", type=float, default=1.0)
-    parser.add_argument("--activity-smooth-s", type=float, default=None)
+    parser.add_argument("--activity-window-s", type=float, default=None)
+    parser.add_argument("--segment-seeds", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--out", default=None, help="write the figures as JSON here")
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        help="MAE checkpoint: resumed if it matches the config, so a rerun reuses the model",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
-    extra = {} if args.activity_smooth_s is None else {"smooth_s": args.activity_smooth_s}
+    extra = {} if args.activity_window_s is None else {"usage_window_s": args.activity_window_s}
     specs = level_specs({"activity": extra})
     data = sessions(args.sessions, args.duration_s, args.noise_mm)
     fps = float(data[0][0].attrs["fps"])
-    inputs = [mae_inputs(pose_view(ds)) for ds, _ in data]
+    views = [pose_view(ds) for ds, _ in data]
+    inputs = [mae_inputs(v) for v in views]
     truth = [lab for _, lab in data]
 
-    est = BehaviourMAE(MAEConfig(steps=args.steps)).fit(inputs, fps)
+    est = BehaviourMAE(MAEConfig(steps=args.steps)).fit(inputs, fps, args.checkpoint)
     t0 = time.perf_counter()
-    embs = [est.embed(inp, fps) for inp in inputs]
+    embs = [embed_with_mirror(est, v) for v in views]
     embed_s = time.perf_counter() - t0
     n_frames = sum(inp.x.shape[0] for inp in inputs)
     results = {
@@ -79,9 +95,17 @@ def main() -> None:
         "embed_s_per_hour_extrapolated": embed_s * (3600 * fps) / n_frames,
     }
     results["mae"] = score(embs, truth, fps, specs)
-    baseline = [{lvl: est._normalise(inp.x) for lvl in LEVEL_OF} for inp in inputs]
+    results["mae_segment_seeds"] = {
+        seed: score(embs, truth, fps, specs, False, seed) for seed in args.segment_seeds
+    }
+    baseline = []
+    for view, inp in zip(views, inputs, strict=True):
+        mirrored = est._normalise(mae_inputs(mirror_view(view)).x)
+        baseline.append({lvl: est._normalise(inp.x) for lvl in LEVEL_OF})
+        baseline[-1].update({f"{lvl}_mirrored": mirrored for lvl in LEVEL_OF})
     results["baseline_pca_kmeans"] = score(baseline, truth, fps, BASELINE_LEVELS, probe=False)
     results["baseline_same_segmentation_as_mae"] = score(baseline, truth, fps, specs, False)
+    results["baseline_arhmm"] = arhmm(baseline, truth, fps, specs)
     channels = [b["level1"] for b in baseline]
     results["input_channels"] = {
         "linear_probe": {gt: linear_probe(channels, [t[gt] for t in truth]) for gt in TRUTH},
@@ -96,8 +120,23 @@ def main() -> None:
             json.dump(results, fh, indent=1)
 
 
-def score(embs, truth, fps, specs, probe: bool = True) -> dict:
-    seg = Segmenter(specs, fps).fit(embs)
+def arhmm(channels, truth, fps, specs, variance: float = 0.9) -> dict:
+    """keypoint-MoSeq-style baseline: AR(1)-HMM on the channels' leading PCs, per level."""
+    x = [c["level1"] for c in channels]
+    pca = PCA(variance, random_state=0).fit(np.concatenate(x))
+    z = [pca.transform(c) for c in x]
+    out = {"pcs": int(pca.n_components_)}
+    for spec in specs:
+        km = KMeans(spec.n_clusters, n_init=4, random_state=0).fit(np.concatenate(z))
+        model = HSMM(AREmissions(spec.n_clusters), max(1, round(spec.min_duration_s * fps)))
+        model.fit(z, [km.predict(s) for s in z])
+        true = np.concatenate([t[spec.name] for t in truth])
+        out[spec.name] = cluster_scores(true, np.concatenate([model.predict(s) for s in z]))
+    return out
+
+
+def score(embs, truth, fps, specs, probe: bool = True, seed: int = 0) -> dict:
+    seg = Segmenter(specs, fps, seed=seed).fit(embs)
     codes = [seg.predict(e) for e in embs]
     out = {}
     for spec in specs:

@@ -18,7 +18,7 @@ from brainbehave.behaviour.evaluation import (
 )
 from brainbehave.behaviour.features import pose_view
 from brainbehave.behaviour.labels import level_names
-from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
+from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
 from brainbehave.behaviour.mae_model import MAEConfig
 from brainbehave.behaviour.rules import apply_rule_set, load_rule_set
 from brainbehave.behaviour.segment import Segmenter, level_specs
@@ -67,7 +67,7 @@ def test_mae_segments_find_the_activities_and_levels_separate_time_scales(truths
     views = [pose_view(truth_pose(t, noise_mm=1.0)) for t in truths]
     inputs = [mae_inputs(v) for v in views]
     est = BehaviourMAE(MAEConfig(steps=150)).fit(inputs, 30.0)
-    embs = [est.embed(i, 30.0) for i in inputs]
+    embs = [embed_with_mirror(est, v) for v in views]
     seg = Segmenter(level_specs({}), 30.0).fit(embs)
     codes = np.concatenate([seg.predict(e)["activity"] for e in embs])
     true = np.concatenate([truth_labels(t)["activity"] for t in truths])

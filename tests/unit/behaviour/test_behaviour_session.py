@@ -35,6 +35,10 @@ def test_every_step_writes_what_the_next_reads(tmp_path: Path) -> None:
     steps.train_mae(poses, tmp_path / "m.pt", tmp_path / "ckpt.pt", SETTINGS)
     steps.embed_session(poses[0], tmp_path / "m.pt", tmp_path / "e0.nc", SETTINGS)
     steps.embed_session(poses[1], tmp_path / "m.pt", tmp_path / "e1.nc", SETTINGS)
+    with xr.open_dataset(tmp_path / "e0.nc", engine="h5netcdf") as emb:
+        # the mirror image's embeddings, for the mirror-invariant action level
+        assert emb["level1_mirrored"].shape == emb["level1"].shape
+        assert not (emb["level1_mirrored"] == emb["level1"]).all()
     steps.fit_segmenter([tmp_path / "e0.nc", tmp_path / "e1.nc"], tmp_path / "s.pkl", SETTINGS)
     steps.segment_session(
         tmp_path / "e0.nc", tmp_path / "s.pkl", tmp_path / "m.nc", tmp_path / "m.tsv"

@@ -78,3 +78,17 @@ def test_heights_need_3d_pose() -> None:
 def test_registry_holds_the_documented_features() -> None:
     for name in ("speed", "yaw_rate", "body_pitch", "head_yaw", "distance", "angle"):
         assert name in FEATURES
+
+
+def test_mirror_view_swaps_sides_flips_lateral_and_undoes_itself() -> None:
+    from brainbehave.behaviour.features import mirror_partner, mirror_view
+
+    view = pose_view(_moving_rat(), smooth_s=0.0)
+    mirrored = mirror_view(view)
+    left, right = KEYPOINTS.index("left_forepaw"), KEYPOINTS.index("right_forepaw")
+    assert np.allclose(mirrored.xyz[:, left, 1], -view.xyz[:, right, 1])
+    assert np.allclose(mirror_view(mirrored).xyz, view.xyz)
+    # in the body frame a mirror image is the same pose with lateral offsets negated
+    ego, ego_m = egocentric(view), egocentric(mirrored)
+    assert np.allclose(ego_m[:, left, 1], -ego[:, right, 1], atol=1e-9)
+    assert mirror_partner("right_ear") == "left_ear" and mirror_partner("nose") == "nose"

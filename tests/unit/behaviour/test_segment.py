@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
 from brainbehave.behaviour.labels import intervals
-from brainbehave.behaviour.segment import LevelSpec, Segmenter
+from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
+from brainbehave.errors import ConfigError, InputDataError
 
 
 def _blobs(n_per: int = 200, seed: int = 0):
@@ -43,3 +45,44 @@ def test_short_bouts_are_smoothed_away_and_nan_frames_get_no_label() -> None:
     spec = (LevelSpec("level1", "primitive", 3, 0.0, 0.2),)
     codes = Segmenter(spec, 30.0).fit([emb]).predict(noisy)["primitive"]
     assert codes[100] == codes[99] and (codes[50:55] == -1).all()
+
+
+def test_mirror_invariant_level_labels_a_behaviour_and_its_mirror_image_alike() -> None:
+    emb, truth = _blobs()
+    # blobs 1 and 2 are mirror images (a left and a right turn); blob 0 is its own mirror
+    mirror_of = np.array([0, 2, 1])[truth]
+    centres = np.stack([emb["level1"][truth == k].mean(axis=0) for k in range(3)])
+    noise = emb["level1"] - centres[truth]
+    mirrored = centres[mirror_of] + noise
+    session = {"level1": emb["level1"], "level1_mirrored": mirrored}
+    spec = (LevelSpec("level1", "action", 2, 0.0, 0.0, mirror_invariant=True),)
+    seg = Segmenter(spec, 30.0).fit([session])
+    codes = seg.predict(session)["action"]
+    assert normalized_mutual_info_score(np.minimum(truth, 1), codes) > 0.99
+    flipped = {"level1": mirrored, "level1_mirrored": emb["level1"]}
+    assert (seg.predict(flipped)["action"] == codes).all()
+    with pytest.raises(InputDataError, match=r"needs 'level1_mirrored'.*Rerun it"):
+        seg.predict(emb)
+
+
+def test_coarse_level_from_the_usage_of_finer_segments() -> None:
+    """Two slow states, each a different mix of three fast motifs, switch every 300 frames."""
+    rng = np.random.default_rng(0)
+    slow = np.repeat(np.arange(8) % 2, 300)
+    mixes = np.array([[0.5, 0.5, 0.0], [0.0, 0.3, 0.7]])
+    fast = np.concatenate([rng.choice(3, p=mixes[s]) * np.ones(6, int) for s in slow[::6]])
+    centres = rng.normal(0, 10, (3, 5))
+    x = centres[fast] + rng.normal(0, 0.5, (fast.size, 5))
+    specs = (
+        LevelSpec("level3", "activity", 2, 0.0, 1.0, usage_of="action", usage_window_s=2.0),
+        LevelSpec("level1", "action", 3, 0.0, 0.0),
+    )
+    codes = Segmenter(specs, 30.0).fit([{"level1": x}]).predict({"level1": x})
+    assert normalized_mutual_info_score(fast, codes["action"]) > 0.95
+    assert normalized_mutual_info_score(slow, codes["activity"]) > 0.8
+
+
+def test_usage_of_an_unknown_level_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"segment.activity.usage_of is 'gait'"):
+        level_specs({"activity": {"usage_of": "gait"}})
+    assert level_specs({"action": {"n_clusters": "auto"}})[1].n_clusters is None

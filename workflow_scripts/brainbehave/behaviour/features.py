@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
-from movement.kinematics import compute_speed
 from scipy.ndimage import gaussian_filter1d
 
 from brainbehave.errors import ConfigError, InputDataError
@@ -158,6 +157,10 @@ def speed(view: PoseView) -> np.ndarray:
     )
     if centre.shape[0] < 2:
         return np.full(centre.shape[0], np.nan)
+    # imported here: movement.kinematics pulls in scipy.spatial (~0.5 s), and this module is
+    # imported whenever the workflow is parsed (brainbehave.behaviour.plan)
+    from movement.kinematics import compute_speed
+
     return compute_speed(data).values
 
 
@@ -352,6 +355,27 @@ def pose_view(
     if body is not None:
         view.body = body
     return view
+
+
+def mirror_partner(name: str) -> str:
+    """The bilateral partner of a keypoint name (``left_x`` <-> ``right_x``), else itself."""
+    for a, b in (("left_", "right_"), ("right_", "left_"), ("l_", "r_"), ("r_", "l_")):
+        if name.startswith(a):
+            return b + name[len(a) :]
+    return name
+
+
+def mirror_view(view: PoseView) -> PoseView:
+    """The pose reflected left-right: y negated, each ``left_``/``right_`` keypoint swapped
+    with its partner (when the pose has it). Mirroring twice gives the pose back, so
+    ``f(view) + f(mirror_view(view))`` is the same for a behaviour and its mirror image."""
+    order = [
+        view.keypoints.index(p) if (p := mirror_partner(k)) in view.keypoints else i
+        for i, k in enumerate(view.keypoints)
+    ]
+    xyz = view.xyz[:, order].copy()
+    xyz[..., 1] *= -1.0
+    return PoseView(xyz, list(view.keypoints), view.fps, view.body, view.where)
 
 
 def check_body_parts(body: BodyParts, keypoints: Sequence[str], where: str) -> None:

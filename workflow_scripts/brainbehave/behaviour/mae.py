@@ -22,7 +22,7 @@ import torch
 
 import brainbehave
 from brainbehave.atomic import atomic_path
-from brainbehave.behaviour.features import PoseView, egocentric, heading, nan_runs
+from brainbehave.behaviour.features import PoseView, egocentric, heading, mirror_view, nan_runs
 from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
 from brainbehave.errors import InputDataError
 
@@ -425,3 +425,17 @@ class BehaviourMAE:
                 sums[li] = np.zeros((n_t, per_frame.shape[-1]))
             for w, t in enumerate(starts):
                 sums[li][t : t + per_frame.shape[1]] += per_frame[w]
+
+
+def embed_with_mirror(
+    est: BehaviourMAE, view: PoseView, groups: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, np.ndarray]:
+    """Each level's embedding of the pose, and as ``<level>_mirrored`` of its mirror image.
+
+    The segmenter averages the two for mirror-invariant levels (a left and a right turn
+    alike); see :func:`~.features.mirror_view`.
+    """
+    out = est.embed(mae_inputs(view, groups), view.fps)
+    mirrored = est.embed(mae_inputs(mirror_view(view), groups), view.fps)
+    out.update({f"{lvl}_mirrored": emb for lvl, emb in mirrored.items()})
+    return out

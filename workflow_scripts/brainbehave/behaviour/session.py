@@ -22,7 +22,7 @@ from brainbehave.behaviour.features import (
     session_features,
 )
 from brainbehave.behaviour.labels import save_labels
-from brainbehave.behaviour.mae import LEVELS, BehaviourMAE, mae_inputs
+from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
 from brainbehave.behaviour.mae_model import MAEConfig
 from brainbehave.behaviour.rules import apply_rule_set, load_rule_set
 from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
@@ -120,12 +120,13 @@ def train_mae(
 
 
 def embed_session(pose_path: str, model_path: str, out: str, settings: BehaviourSettings) -> None:
-    """Per-level embeddings of one session (netCDF: level1..3 over time)."""
+    """Per-level embeddings of one session and of its mirror image (netCDF: level1..3 and
+    level1..3_mirrored over time)."""
     view = _view(pose_path, settings)
     est = BehaviourMAE.load(model_path, settings.max_gap_s)
-    emb = est.embed(mae_inputs(view, settings.groups), view.fps)
+    emb = embed_with_mirror(est, view, settings.groups)
     ds = xr.Dataset(
-        {lvl: (("time", f"dim_{lvl}"), emb[lvl].astype(np.float32)) for lvl in LEVELS},
+        {name: (("time", f"dim_{name[:6]}"), e.astype(np.float32)) for name, e in emb.items()},
         coords={"time": np.arange(view.xyz.shape[0]) / view.fps},
         attrs={
             "fps": view.fps,
@@ -138,7 +139,7 @@ def embed_session(pose_path: str, model_path: str, out: str, settings: Behaviour
 
 def _embeddings(path: str) -> tuple[dict[str, np.ndarray], float]:
     with xr.open_dataset(path, engine="h5netcdf") as ds:
-        return {lvl: ds[lvl].values for lvl in LEVELS}, float(ds.attrs["fps"])
+        return {name: ds[name].values for name in ds.data_vars}, float(ds.attrs["fps"])
 
 
 def fit_segmenter(embedding_paths: Sequence[str], out: str, settings: BehaviourSettings) -> None:
