@@ -28,8 +28,10 @@ rule latents_fit:
         aligned=LATENTS_PLAN.aligned(),
         truth=LATENTS_PLAN.truths(),
     output:
-        model=PATHS.latents_model("{model}"),
-        embeddings=LATENTS_PLAN.embeddings("{model}"),
+        # one multiext (model, then one embedding per session): Snakemake's cache accepts it
+        multiext(
+            PATHS.latents_dir("{model}"), *PATHS.latents_fit_suffixes(LATENTS_PLAN.keys())
+        ),
     log:
         PATHS.model_log("latents_fit", "{model}"),
     params:
@@ -40,6 +42,7 @@ rule latents_fit:
         checkpoint_every=LATENTS["checkpoint_every"],
         code=LATENTS_CODE,
     threads: LATENTS["threads"]
+    cache: True
     resources:
         mem_mb=4000,
         runtime=60,

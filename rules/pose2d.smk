@@ -32,18 +32,21 @@ STAGE_TARGETS.append(POSE2D_PLAN.targets)
 
 rule pose2d_train:
     input:
-        project=POSE2D_PLAN.train_project,
+        project=POSE2D_PLAN.train_inputs,
     output:
-        model=directory(PATHS.pose2d_model()),
-        evaluation=PATHS.pose2d_evaluation(),
+        # one multiext of files (outputs `archive`, `evaluation`): Snakemake caches it. A cached
+        # folder would come back stale (snakemake#3097): pose2d_unpack makes the folder.
+        multiext(PATHS.pose2d_model(), **PATHS.pose2d_train_suffixes()),
     log:
         PATHS.cohort_log("pose2d_train"),
     params:
+        project=POSE2D_PLAN.train_project,
         settings=POSE2D["train"],
         keypoints=POSE2D_KEYPOINTS,
         work=PATHS.pose2d_model_training(),
         code=POSE2D_CODE,
     threads: POSE2D["threads"]["train"]
+    cache: True
     resources:
         mem_mb=6000,
         runtime=240,
@@ -54,17 +57,35 @@ rule pose2d_train:
         "scripts/pose2d_train.py"
 
 
+rule pose2d_unpack:
+    input:
+        PATHS.pose2d_model_archive(),
+    output:
+        directory(PATHS.pose2d_model()),
+    log:
+        PATHS.cohort_log("pose2d_unpack"),
+    params:
+        code=POSE2D_CODE,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    localrule: True
+    conda:
+        "../envs/pose2d.yaml"
+    script:
+        "scripts/pose2d_unpack.py"
+
+
 rule pose2d_analyze:
     input:
         model=POSE2D_PLAN.model_input,
         video=session_video,
     output:
-        h5=PATHS.pose2d_dlc("{subject}", "{session}", "{camera}"),
-        pose=PATHS.pose2d_raw("{subject}", "{session}", "{camera}"),
-        labeled=(
-            [PATHS.pose2d_labeled_video("{subject}", "{session}", "{camera}")]
-            if POSE2D["analyze"]["labeled_video"]
-            else []
+        # one multiext (output names h5, pose and, if asked for, labeled): cacheable
+        multiext(
+            PATHS.pose2d_video_prefix("{subject}", "{session}", "{camera}"),
+            **PATHS.pose2d_analyze_suffixes(POSE2D["analyze"]["labeled_video"]),
         ),
     log:
         PATHS.session_log("pose2d_analyze", "{subject}", "{session}_{camera}"),
@@ -73,8 +94,12 @@ rule pose2d_analyze:
         analyze=POSE2D["analyze"],
         superanimal=POSE2D["superanimal"],
         keypoints=POSE2D_KEYPOINTS,
+        # named in messages; also keys the cache: the virtual lab's videos of one session
+        # come from one job, so nothing else in the provenance hash tells cameras apart
+        where="{subject}/{session} camera {camera}",
         code=POSE2D_CODE,
     threads: POSE2D["threads"]["analyze"]
+    cache: True
     resources:
         mem_mb=4000,
         runtime=120,

@@ -23,8 +23,8 @@ with rule_logging(snakemake.log[0]):
     fit_cohort(
         spec,
         sessions,
-        snakemake.output.model,
-        list(snakemake.output.embeddings),
+        snakemake.output[0],  # one multiext: the model, then the embeddings in session order
+        list(snakemake.output[1:]),
         device=snakemake.params.device,
         checkpoints=Checkpoints(
             Path(snakemake.params.checkpoints), int(snakemake.params.checkpoint_every)

@@ -5,11 +5,12 @@ from brainbehave.pose import save_pose, with_provenance
 from brainbehave.pose2d.analyze import analyze_video
 from brainbehave.pose2d.dlc import output_to_log
 from brainbehave.pose2d.io import dlc_h5_to_pose
+from brainbehave.pose2d.progress import frame_progress_in_log
 from brainbehave.pose2d.superanimal import SuperAnimalSettings, analyze_superanimal
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 w, params = snakemake.wildcards, snakemake.params
-where = f"{w.subject}/{w.session} camera {w.camera}"
+where = params.where
 options = {
     "batch_size": params.analyze["batch_size"],
     "device": params.analyze["device"],
@@ -17,18 +18,23 @@ options = {
     "where": where,
 }
 
-with rule_logging(snakemake.log[0]), output_to_log(snakemake.log[0]):
+with (
+    rule_logging(snakemake.log[0]),
+    output_to_log(snakemake.log[0]),
+    frame_progress_in_log(where),  # frames done / total and frames/s, a line every ~10 s
+):
     if params.method == "superanimal":
         settings = SuperAnimalSettings(**params.superanimal)
         info = analyze_superanimal(snakemake.input.video, snakemake.output.h5, settings, **options)
         keypoints = None  # SuperAnimal has its own bodyparts
     else:
-        labeled = snakemake.output.labeled[0] if snakemake.output.labeled else None
+        labeled = getattr(snakemake.output, "labeled", None)  # declared if asked for
         info = analyze_video(
             snakemake.input.model[0],
             snakemake.input.video,
             snakemake.output.h5,
             labeled_video=labeled,
+            autocast=params.analyze["autocast"],
             **options,
         )
         keypoints = params.keypoints

@@ -56,7 +56,7 @@ def test_behaviour_and_latent_inputs_follow_cameras_sources_and_models() -> None
         "res/behaviour/rat01/ses01/mae_labels.nc",
     ]
     assert plan.latents_inputs(W) == [
-        "res/latents/contrastive/rat01/ses01/embedding.nc",
-        "res/latents/pivae/rat01/ses01/embedding.nc",
+        "res/latents/contrastive/rat01.ses01.embedding.nc",
+        "res/latents/pivae/rat01.ses01.embedding.nc",
     ]
     assert NeuralPlan(SESSIONS, VIDEOS, Paths()).latents_inputs(W) == []

@@ -43,7 +43,7 @@ def test_dry_run_plans_sync_align_and_derived_nwb_per_session(repo: Path, tmp_pa
     assert out.count("rule neural_sync:") == 4 and out.count("rule neural_align:") == 4
     assert out.count("rule neural_nwb:") == 4
     # the derived NWB waits for every enabled latent model's embedding of its session
-    assert "results/latents/pivae/rat01/ses01/embedding.nc" in out
+    assert "results/latents/pivae/rat01.ses01.embedding.nc" in out
 
 
 def test_neural_rules_are_lint_clean(repo: Path, tmp_path: Path) -> None:

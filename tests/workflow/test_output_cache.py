@@ -1,9 +1,11 @@
-"""Snakemake's between-workflow output cache: a second cohort folder reuses the trained MAE.
+"""Snakemake's between-workflow output cache: a second cohort folder reuses expensive outputs.
 
-Two separate working folders hold the same inputs (the same 3D pose, byte for byte, where the
-3D stage writes it) and the same config; both run with ``--cache`` and one
-``SNAKEMAKE_OUTPUT_CACHE``. The first trains the behaviour MAE and stores it; the second
-takes it from the cache instead of training, as its log shows.
+Two separate working folders hold the same inputs and the same config; both run with
+``--cache`` and one ``SNAKEMAKE_OUTPUT_CACHE``. The first computes and stores the outputs of
+the cacheable rules; the second takes them from the cache instead of running those rules, as
+its log shows: the behaviour MAE (both folders hold the same 3D pose, byte for byte), the
+DeepLabCut model and every video's 2D pose (both run the same virtual lab), and a latent model
+with its embeddings (both hold the same aligned sessions).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from workflow_runner import POSE3D_SYNTH, place_motion_pose3d, run_snakemake
+import yaml
+from test_latents_resume import _cohort as _aligned_cohort  # its sheets cohort, aligned files
+from workflow_runner import POSE3D_SYNTH, TINY_SYNTH, place_motion_pose3d, run_snakemake
 
 from brainbehave.paths import Paths
+from brainbehave.pose import load_pose
 from brainbehave.provenance import PACKAGE_ROOT
 
 SYNTH = POSE3D_SYNTH
@@ -37,21 +42,36 @@ def _cohort_folder(root: Path, source: Path | None) -> Path:
     return root
 
 
-@pytest.mark.slow
-def test_second_cohort_folder_takes_the_trained_mae_from_the_cache(
-    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # `--cache` with no rule names (all eligible rules) goes last: it would take a target
-    # given after it for a rule name
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty output cache, and a private copy of the package for the runs to import.
+
+    The cache key covers the code hash of every upstream rule: both folders import one private
+    copy of the package, so an edit elsewhere in the checkout cannot change it mid-test.
+    """
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(cache))
-    # the cache key covers the code hash of every upstream rule: both folders import one
-    # private copy of the package, so an edit elsewhere in the checkout cannot change it
     shutil.copytree(
         PACKAGE_ROOT, tmp_path / "pkg" / "brainbehave", ignore=shutil.ignore_patterns("__pycache__")
     )
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "pkg"))
+    return cache
+
+
+def _ran(workdir: Path, log: str) -> bool:
+    """Whether a rule's script wrote its log in ``workdir`` (a job taken from the cache
+    runs no script)."""
+    path = workdir / log
+    return path.exists() and path.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_second_cohort_folder_takes_the_trained_mae_from_the_cache(
+    repo: Path, tmp_path: Path, cache: Path
+) -> None:
+    # `--cache` with no rule names (all eligible rules) goes last: it would take a target
+    # given after it for a rule name
     first = _cohort_folder(tmp_path / "lab_a", None)
     second = _cohort_folder(tmp_path / "lab_b", first)
 
@@ -74,3 +94,88 @@ def test_second_cohort_folder_takes_the_trained_mae_from_the_cache(
     # without --cache the cache is not consulted (a plain run trains as before)
     dry = run_snakemake(repo, tmp_path / "lab_c", "-n", "--cores", "1", MODEL, config=CONFIG)
     assert "behaviour_mae_train" in dry.stdout + dry.stderr
+
+
+POSE2D_CONFIG = {
+    "synth": {**TINY_SYNTH, "sessions_per_subject": 1},
+    "pose2d": {"train": {"epochs": 1, "device": "cpu"}, "threads": {"train": 1}},
+}
+CAMERAS = ("camA", "camB")
+
+
+@pytest.mark.slow
+def test_second_cohort_folder_takes_the_dlc_model_and_2d_pose_from_the_cache(
+    repo: Path, tmp_path: Path, cache: Path
+) -> None:
+    raw = [PATHS.pose2d_raw("rat01", "ses01", cam) for cam in CAMERAS]
+    first, second = tmp_path / "lab_a", tmp_path / "lab_b"
+    run_a = run_snakemake(repo, first, "--cores", "2", *raw, "--cache", config=POSE2D_CONFIG)
+    assert run_a.returncode == 0, (run_a.stdout + run_a.stderr)[-4000:]
+    assert f"Moving output file {PATHS.pose2d_model_archive()} to cache." in run_a.stderr
+    assert f"Moving output file {PATHS.pose2d_evaluation()} to cache." in run_a.stderr
+    assert "Epoch 1/1" in (first / PATHS.cohort_log("pose2d_train")).read_text()
+    for cam, path in zip(CAMERAS, raw, strict=True):
+        assert f"Moving output file {path} to cache." in run_a.stderr
+        # inference logged its progress: frames done / total and the rate
+        log = (first / PATHS.session_log("pose2d_analyze", "rat01", f"ses01_{cam}")).read_text()
+        assert f"rat01/ses01 camera {cam}: 0/" in log and "frames/s" in log
+        assert "(100%)" in log and "(finished)" in log
+    # one entry per video: nothing in the key may confuse the two cameras of one session
+    assert len([p for p in cache.iterdir() if p.name.endswith("_raw.nc")]) == len(CAMERAS)
+    assert len([p for p in cache.iterdir() if p.name.endswith("_dlc.h5")]) == len(CAMERAS)
+
+    run_b = run_snakemake(repo, second, "--cores", "2", *raw, "--cache", config=POSE2D_CONFIG)
+    assert run_b.returncode == 0, (run_b.stdout + run_b.stderr)[-4000:]
+    for path in (PATHS.pose2d_model_archive(), PATHS.pose2d_evaluation()):
+        assert f"Symlinking output file {path} from cache." in run_b.stderr
+    assert not _ran(second, PATHS.cohort_log("pose2d_train"))
+    assert not (second / PATHS.pose2d_model_training()).exists()  # no training started here
+    # the model folder DeepLabCut reads is this folder's own, unpacked from the cached archive
+    config = yaml.safe_load((second / PATHS.pose2d_model() / "config.yaml").read_text())
+    assert config["project_path"] == str(second / PATHS.pose2d_model())
+    for cam, path in zip(CAMERAS, raw, strict=True):
+        assert f"Symlinking output file {path} from cache." in run_b.stderr
+        assert not _ran(second, PATHS.session_log("pose2d_analyze", "rat01", f"ses01_{cam}"))
+        assert (second / path).resolve() == (first / path).resolve()  # both the cached file
+        assert load_pose(second / path).attrs["camera"] == cam
+    # and a rerun there has nothing to do (a restored folder would look stale: snakemake#3097)
+    again = run_snakemake(repo, second, "-n", "--cores", "2", *raw, "--cache", config=POSE2D_CONFIG)
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+LATENTS_CONFIG = {
+    "cohort": {"source": "sheets", "sessions": "data/sessions.tsv", "videos": "data/videos.tsv"},
+    "latents": {
+        "seeds": [0],
+        "null_controls": False,
+        "models": {"tiny": {"kind": "contrastive", "steps": 20, "batch_size": 32}},
+    },
+}
+
+
+@pytest.mark.slow
+def test_second_cohort_folder_takes_a_latent_model_and_its_embeddings_from_the_cache(
+    repo: Path, tmp_path: Path, cache: Path, shared_data: Path
+) -> None:
+    first, second = tmp_path / "lab_a", tmp_path / "lab_b"
+    _aligned_cohort(first, shared_data / "eks_fly_3cam/calibration.toml")
+    shutil.copytree(first, second)  # the same aligned sessions and sheets, byte for byte
+    outputs = [PATHS.latents_model("tiny")] + [
+        PATHS.latents_embedding("tiny", subject, "ses01") for subject in ("rat01", "rat02")
+    ]
+    # only the fit runs: the sheets' NWB and video files are placeholders
+    only = "--allowed-rules=latents_fit"
+    run_a = run_snakemake(
+        repo, first, "--cores", "1", only, outputs[0], "--cache", config=LATENTS_CONFIG
+    )
+    assert run_a.returncode == 0, (run_a.stdout + run_a.stderr)[-4000:]
+    assert _ran(first, PATHS.model_log("latents_fit", "tiny"))
+    run_b = run_snakemake(
+        repo, second, "--cores", "1", only, outputs[0], "--cache", config=LATENTS_CONFIG
+    )
+    assert run_b.returncode == 0, (run_b.stdout + run_b.stderr)[-4000:]
+    for path in outputs:
+        assert f"Moving output file {path} to cache." in run_a.stderr
+        assert f"Symlinking output file {path} from cache." in run_b.stderr
+        assert (second / path).resolve() == (first / path).resolve()
+    assert not _ran(second, PATHS.model_log("latents_fit", "tiny"))

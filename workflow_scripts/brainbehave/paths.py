@@ -68,9 +68,21 @@ class Paths:
         """Cleaned 2D pose of one camera (the pose data model, netCDF): the stage's output."""
         return f"{self._session('pose2d', subject, session)}/{camera}.nc"
 
+    def pose2d_video_prefix(self, subject: str, session: str, camera: str) -> str:
+        """What every ``pose2d_analyze`` output of one video starts with (its ``multiext``)."""
+        return f"{self._session('pose2d', subject, session)}/{camera}"
+
+    def pose2d_analyze_suffixes(self, labeled_video: bool) -> dict[str, str]:
+        """``pose2d_analyze``'s outputs as suffixes of `pose2d_video_prefix`, by output name.
+
+        Declared as one ``multiext`` so that Snakemake's between-workflow cache accepts the rule.
+        """
+        out = {"h5": "_dlc.h5", "pose": "_raw.nc"}
+        return {**out, "labeled": "_labeled.mp4"} if labeled_video else out
+
     def pose2d_raw(self, subject: str, session: str, camera: str) -> str:
         """2D pose before cleaning (inferred or imported), netCDF."""
-        return f"{self._session('pose2d', subject, session)}/{camera}_raw.nc"
+        return self.pose2d_video_prefix(subject, session, camera) + "_raw.nc"
 
     def pose2d_imported(self, subject: str, session: str, camera: str) -> str:
         """2D pose read from a file the lab already had (videos sheet ``pose``), netCDF."""
@@ -78,23 +90,33 @@ class Paths:
 
     def pose2d_dlc(self, subject: str, session: str, camera: str) -> str:
         """DeepLabCut's own ``.h5`` of one video (renamed from its dated name)."""
-        return f"{self._session('pose2d', subject, session)}/{camera}_dlc.h5"
+        return self.pose2d_video_prefix(subject, session, camera) + "_dlc.h5"
 
     def pose2d_labeled_video(self, subject: str, session: str, camera: str) -> str:
         """Optional QC video with the predictions drawn on the frames."""
-        return f"{self._session('pose2d', subject, session)}/{camera}_labeled.mp4"
+        return self.pose2d_video_prefix(subject, session, camera) + "_labeled.mp4"
 
     def pose2d_accuracy(self, subject: str, session: str) -> str:
         """Virtual lab only: error in px against the ground truth, per camera and keypoint."""
         return f"{self._session('pose2d', subject, session)}/accuracy.tsv"
 
     def pose2d_model(self) -> str:
-        """The trained DeepLabCut model (a self-contained copy of the project)."""
+        """The trained DeepLabCut model (a self-contained copy of the project), unpacked from
+        `pose2d_model_archive` by ``pose2d_unpack``."""
         return f"{self.results}/pose2d/model"
+
+    def pose2d_model_archive(self) -> str:
+        """The model folder as one ``.tar``: what ``pose2d_train`` declares (cacheable)."""
+        return self.pose2d_model() + self.pose2d_train_suffixes()["archive"]
 
     def pose2d_evaluation(self) -> str:
         """DeepLabCut's evaluation of the trained model (train/test error in px), JSON."""
-        return f"{self.results}/pose2d/model_evaluation.json"
+        return self.pose2d_model() + self.pose2d_train_suffixes()["evaluation"]
+
+    def pose2d_train_suffixes(self) -> dict[str, str]:
+        """``pose2d_train``'s outputs as suffixes of `pose2d_model`, by output name (one
+        cacheable ``multiext``: the model's archive and its evaluation)."""
+        return {"archive": ".tar", "evaluation": "_evaluation.json"}
 
     def pose2d_model_training(self) -> str:
         """Where pose2d_train trains before moving the result onto `pose2d_model` (not an
@@ -177,13 +199,26 @@ class Paths:
         return f"{self.results}/behaviour/mae/segmenter.pkl"
 
     # -- latents --
+    def latents_dir(self, model: str) -> str:
+        """Folder of one latent model, ending in ``/`` (``latents_fit``'s ``multiext`` prefix)."""
+        return f"{self.results}/latents/{model}/"
+
+    def latents_fit_suffixes(self, sessions: list[tuple[str, str]]) -> list[str]:
+        """``latents_fit``'s outputs as suffixes of `latents_dir`: the model, then one
+        embedding per (subject, session) in that order (one cacheable ``multiext``)."""
+        return ["model.pt", *(f"{subject}.{session}.embedding.nc" for subject, session in sessions)]
+
     def latents_model(self, model: str) -> str:
         """Fitted latent model(s) of the cohort (first seed; weights, spec, version), torch."""
-        return f"{self.results}/latents/{model}/model.pt"
+        return self.latents_dir(model) + self.latents_fit_suffixes([])[0]
 
     def latents_embedding(self, model: str, subject: str, session: str) -> str:
-        """A session's embeddings (seed, time, dim), null controls and behaviour (netCDF)."""
-        return f"{self.results}/latents/{model}/{subject}/{session}/embedding.nc"
+        """A session's embeddings (seed, time, dim), null controls and behaviour (netCDF).
+
+        Flat in the model's folder (``multiext`` suffixes hold no ``/``); IDs hold no ``.``,
+        so ``<subject>.<session>`` names one session unambiguously.
+        """
+        return self.latents_dir(model) + self.latents_fit_suffixes([(subject, session)])[1]
 
     def latents_scorecard(self, model: str) -> str:
         """The model's trust scorecard (JSON)."""

@@ -77,7 +77,7 @@ def test_plan_lists_targets_and_truths_in_sheet_order():
     spec = ModelSpec.from_config("m", {"kind": "hybrid"}, {})
     plan = LatentsPlan(sessions=sheet, paths=Paths(), models={"m": spec})
     assert plan.truths() == ["a.h5", "b.h5"]
-    assert plan.embeddings("m")[1] == "results/latents/m/rat02/ses01/embedding.nc"
+    assert plan.embeddings("m")[1] == "results/latents/m/rat02.ses01.embedding.nc"
     assert plan.targets() == [
         "results/latents/m/scorecard.json",
         "results/latents/m/embeddings.png",

@@ -9,6 +9,8 @@ Modules (``deeplabcut`` is imported only inside the functions that need it: 5-9 
 - :mod:`~brainbehave.pose2d.dlc`: training dataset, from-scratch or pretrained model, training,
   DeepLabCut's evaluation;
 - :mod:`~brainbehave.pose2d.analyze`: ``analyze_videos`` to a declared output, labelled video;
+- :mod:`~brainbehave.pose2d.progress`: inference progress as log lines (frames done, frames/s);
+- :mod:`~brainbehave.pose2d.model_archive`: the model folder as one ``.tar`` (cacheable), unpacked;
 - :mod:`~brainbehave.pose2d.weights`: pretrained weights on disk, or an immediate clear error;
 - :mod:`~brainbehave.pose2d.superanimal`: zero-shot SuperAnimal inference (weights needed);
 - :mod:`~brainbehave.pose2d.io`: DeepLabCut / SLEAP / Lightning Pose files to the pose model;

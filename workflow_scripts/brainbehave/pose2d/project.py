@@ -64,6 +64,17 @@ def _copy_tree_writable(src: Path, dst: Path) -> None:
             shutil.copyfile(path, target)
 
 
+def project_files(project_dir: str | Path) -> list[str]:
+    """The files of a project that training reads: ``config.yaml`` and all of ``labeled-data``.
+
+    The training rule's inputs for a lab's project: Snakemake's between-workflow cache hashes
+    every input file (it cannot hash a folder), and a changed label file reruns training.
+    """
+    project_dir = Path(project_dir)
+    labelled = sorted(p for p in (project_dir / "labeled-data").rglob("*") if p.is_file())
+    return [str(project_dir / "config.yaml"), *map(str, labelled)]
+
+
 def copy_project(project_dir: str | Path, dest: str | Path) -> Path:
     """Copy a project's config and labelled frames to `dest`, as a project DeepLabCut can train.
 

@@ -156,6 +156,17 @@ class Pose2dPlan:
             )
         return self.project
 
+    def train_inputs(self, wildcards=None) -> list[str]:
+        """The training rule's input files: the virtual lab's project folder (a rule's output),
+        or a lab project file by file (:func:`~brainbehave.pose2d.project.project_files`:
+        Snakemake's cache hashes files, not folders; new labels rerun training)."""
+        from brainbehave.pose2d.project import project_files
+
+        project = self.train_project()
+        if project == self.paths.synth_dlc_project():
+            return [project]
+        return project_files(project)
+
     def model_input(self, wildcards) -> list[str]:
         """The analyse rule's model input (none for SuperAnimal)."""
         return [self.paths.pose2d_model()] if self.method == "train" else []

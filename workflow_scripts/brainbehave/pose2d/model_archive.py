@@ -1,0 +1,121 @@
+"""The trained DeepLabCut model folder as one ``.tar`` file, and back.
+
+``pose2d_train`` declares the archive (a file) rather than the folder, so that Snakemake's
+between-workflow cache can hold it: Snakemake 9.15 restores a cached *directory* with the
+first run's ``.snakemake_timestamp`` (snakemake/snakemake#3097), which makes the folder look
+older than its inputs (a "clock skew" error, then a retraining on every run). The folder
+DeepLabCut reads is unpacked from the archive by ``pose2d_unpack`` in every cohort folder.
+The archive is not compressed: the snapshots (almost all of its size) are float weights that
+do not compress, and packing stays a matter of seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from brainbehave.atomic import atomic_path
+from brainbehave.errors import InputDataError
+from brainbehave.pose2d.dlc import TrainSettings, train_model
+from brainbehave.pose2d.project import read_project
+
+logger = logging.getLogger(__name__)
+
+
+def train_model_archive(
+    project_dir: str | Path,
+    archive: str | Path,
+    settings: TrainSettings,
+    evaluation_json: str | Path,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """:func:`~brainbehave.pose2d.dlc.train_model` into a temporary folder, packed to ``archive``.
+
+    Parameters
+    ----------
+    project_dir, settings, evaluation_json, kwargs
+        As for :func:`~brainbehave.pose2d.dlc.train_model` (``work_dir`` included: a killed
+        job's next run resumes there).
+    archive
+        The ``.tar`` to write (:func:`pack_model`).
+
+    Returns
+    -------
+    dict
+        What was written to ``evaluation_json``.
+    """
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{archive.stem}.", dir=archive.parent) as tmp:
+        model_dir = Path(tmp) / archive.stem
+        info = train_model(project_dir, model_dir, settings, evaluation_json, **kwargs)
+        pack_model(model_dir, archive)
+    return info
+
+
+def pack_model(model_dir: str | Path, archive: str | Path) -> None:
+    """Write the model folder's contents to an uncompressed ``.tar`` (whole or not at all).
+
+    Parameters
+    ----------
+    model_dir
+        A folder written by :func:`~brainbehave.pose2d.dlc.train_model`.
+    archive
+        The ``.tar`` to write.
+    """
+    model_dir = Path(model_dir)
+    with atomic_path(archive) as tmp, tarfile.open(tmp, "w") as tar:
+        for entry in sorted(model_dir.iterdir()):
+            tar.add(entry, arcname=entry.name)
+    logger.info(
+        "packed %s into %s (%.1f MB)", model_dir, archive, Path(archive).stat().st_size / 1e6
+    )
+
+
+def unpack_model(archive: str | Path, model_dir: str | Path) -> None:
+    """Unpack a :func:`pack_model` archive to ``model_dir``, pointing its project there.
+
+    The folder is unpacked beside ``model_dir`` and renamed onto it, and ``project_path`` in its
+    ``config.yaml`` becomes ``model_dir`` (DeepLabCut finds the model through it).
+
+    Parameters
+    ----------
+    archive
+        The ``.tar`` written by :func:`pack_model`.
+    model_dir
+        The folder to create (replaced if it exists).
+
+    Raises
+    ------
+    InputDataError
+        The archive is not a tar file or holds no DeepLabCut ``config.yaml``.
+    """
+    archive, model_dir = Path(archive), Path(model_dir).absolute()
+    if not tarfile.is_tarfile(archive):
+        raise InputDataError(
+            f"{archive} is not a tar archive; delete it and run pose2d_train again."
+        )
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{model_dir.name}.", dir=model_dir.parent) as tmp:
+        folder = Path(tmp) / model_dir.name
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")  # refuses absolute paths and links out
+        config = folder / "config.yaml"
+        if not config.is_file():
+            raise InputDataError(
+                f"{archive} holds no DeepLabCut config.yaml; delete it and run pose2d_train again."
+            )
+        cfg = read_project(config)
+        cfg["project_path"] = str(model_dir)
+        config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        if model_dir.exists():
+            shutil.rmtree(model_dir)
+        os.replace(folder, model_dir)
+    logger.info("unpacked %s to %s", archive, model_dir)
