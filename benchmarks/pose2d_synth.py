@@ -3,7 +3,8 @@
 Usage:
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python benchmarks/pose2d_synth.py \
         [--epochs 40] [--net cspnext_s] [--duration-s 10] [--labelled-frames 120] \
-        [--head-upsampling N] [--scaling LOW HIGH] [--cohort DIR] [--model DIR] [--out DIR]
+        [--head-upsampling N] [--scaling LOW HIGH] [--crop W H] [--cohort DIR] [--model DIR] \
+        [--out DIR]
 
 Generates a one-session cohort with the default synth settings (3 cameras, 256x192) unless
 --cohort names one, trains (unless --model names a trained model folder), analyses every
@@ -81,6 +82,7 @@ def main() -> None:
     )
     parser.add_argument("--head-upsampling", type=int, default=None)
     parser.add_argument("--scaling", type=float, nargs=2, default=None, help="augmentation range")
+    parser.add_argument("--crop", type=int, nargs=2, default=None, help="training crop W H")
     parser.add_argument("--threshold", type=float, default=0.4, help="cleaning likelihood cut")
     parser.add_argument("--cohort", default=None, help="existing cohort folder (synth layout)")
     parser.add_argument("--model", default=None, help="existing model folder: skip training")
@@ -102,6 +104,7 @@ def main() -> None:
         labelled_frames=args.labelled_frames,
         head_upsampling=args.head_upsampling,
         scaling=args.scaling,
+        crop=args.crop,
         threshold=args.threshold,
     )
     if not args.model:
@@ -115,6 +118,7 @@ def main() -> None:
                 batch_size=args.batch_size,
                 head_upsampling=args.head_upsampling,
                 scaling=tuple(args.scaling) if args.scaling else None,
+                crop=tuple(args.crop) if args.crop else None,
             ),
             out / "evaluation.json",
             keypoints=KEYPOINTS,

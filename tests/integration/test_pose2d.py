@@ -14,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from brainbehave.errors import ConfigError, InputDataError
 from brainbehave.paths import Paths
@@ -52,12 +54,12 @@ def tiny_lab(tmp_path_factory) -> Paths:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_lab: Paths, tmp_path_factory) -> Path:
-    """A DeepLabCut model trained for one epoch on the tiny cohort's labelled frames."""
+    """A DeepLabCut model trained for one epoch on crops of the tiny cohort's labelled frames."""
     out = tmp_path_factory.mktemp("pose2d")
     train_model(
         tiny_lab.synth_dlc_project(),
         out / "model",
-        TrainSettings(epochs=1, batch_size=8, device="cpu"),
+        TrainSettings(epochs=1, batch_size=8, device="cpu", crop=(64, 48)),
         out / "evaluation.json",
         keypoints=KEYPOINTS,
     )
@@ -72,6 +74,21 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     assert info["settings"]["net_type"] == "cspnext_s" and info["settings"]["init"] == "scratch"
     assert info["versions"]["deeplabcut"] == "3.0.2"
     assert list(tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt"))
+    (pose_cfg,) = tiny_model.glob("dlc-models-pytorch/*/*/train/pytorch_config.yaml")
+    crop = yaml.safe_load(pose_cfg.read_text())["data"]["train"]["crop_sampling"]
+    assert (crop["width"], crop["height"]) == (64, 48) and info["settings"]["crop"] == [64, 48]
+
+
+def test_mixed_precision_analysis_matches_float32(
+    tiny_lab: Paths, tiny_model: Path, tmp_path: Path
+) -> None:
+    video = tiny_lab.synth_video("rat01", "ses01", "camB")
+    analyze_video(tiny_model, video, tmp_path / "fp32.h5")
+    analyze_video(tiny_model, video, tmp_path / "bf16.h5", autocast=True)
+    full, mixed = (pd.read_hdf(tmp_path / f).to_numpy() for f in ("fp32.h5", "bf16.h5"))
+    assert full.shape == mixed.shape and np.isfinite(mixed).all()
+    # the same peaks: a one-epoch model's flat heatmaps may tie, so compare the median
+    assert np.median(np.abs(full - mixed)) < 0.5
 
 
 def test_analysis_writes_exactly_the_declared_files(

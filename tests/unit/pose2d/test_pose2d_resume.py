@@ -55,7 +55,10 @@ def test_snapshot_epochs_default_to_a_tenth_of_the_training() -> None:
     assert TrainSettings(epochs=40, save_every=5).snapshot_epochs == 5
 
 
-@pytest.mark.parametrize("bad", [{"scaling": (1.2, 0.8)}, {"scaling": (0, 1)}, {"save_every": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"scaling": (1.2, 0.8)}, {"scaling": (0, 1)}, {"save_every": 0}, {"crop": (16, 16)}],
+)
 def test_bad_augmentation_or_snapshot_settings_are_refused(bad: dict) -> None:
     with pytest.raises(ConfigError, match="pose2d.train"):
         TrainSettings(**bad)
@@ -65,3 +68,9 @@ def test_scaling_from_config_round_trips() -> None:
     settings = TrainSettings.from_mapping({"scaling": [0.9, 1.1], "save_every": 2})
     assert settings.scaling == (0.9, 1.1)
     assert settings.as_dict()["scaling"] == [0.9, 1.1]
+
+
+def test_crop_from_config_round_trips() -> None:
+    settings = TrainSettings.from_mapping({"crop": [128, 96]})
+    assert settings.crop == (128, 96) and settings.as_dict()["crop"] == [128, 96]
+    assert TrainSettings().as_dict()["crop"] is None
