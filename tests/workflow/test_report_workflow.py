@@ -19,7 +19,7 @@ PATHS = Paths()
 REPORT = PATHS.report_html()
 TINY = {
     "synth": {**TINY_SYNTH, "duration_s": 8, "n_units": 20},
-    "behaviour": {"mae": {"enabled": False}},  # as in the demo config
+    "behaviour": {"mae": {"enabled": False}},  # rules only: no MAE training (quick)
     # 4 labelled frames train no usable DeepLabCut model: keep every 2D point, so that the
     # downstream stages have something to draw (this test checks the report, not the pose)
     "pose2d": {"clean": {"likelihood_threshold": 0.0}},
