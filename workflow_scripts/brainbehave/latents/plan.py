@@ -5,12 +5,12 @@ Light to import (no torch, no xarray): the workflow reads it when it is parsed.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from brainbehave.errors import ConfigError
+from brainbehave.latents.settings_keys import SETTINGS_KEYS
 
 KINDS = ("contrastive", "hybrid", "generative")
 _COMMON = {"seeds", "scope", "behaviour", "null_controls", "kind", "levels"}
@@ -27,18 +27,10 @@ def estimator_class(kind: str):
     }[kind]
 
 
-def _accepted(kind: str) -> set[str]:
-    cls = estimator_class(kind)
-    names = set()
-    for c in cls.__mro__:
-        if c is object:
-            continue
-        names |= {
-            n
-            for n, p in inspect.signature(c.__init__).parameters.items()
-            if n != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-        }
-    return names - {"seed", "device", "checkpoint", "checkpoint_every", "multi_session"}
+def _accepted(kind: str) -> frozenset[str]:
+    # a static table (kept equal to the estimators' signatures by a unit test): checking the
+    # config when the workflow is parsed must not import torch
+    return SETTINGS_KEYS[kind]
 
 
 @dataclass(frozen=True)
