@@ -6,6 +6,7 @@ Modules (``deeplabcut`` is imported only inside the functions that need it: 5-9 
   the rules' input functions and targets (cheap: used when the workflow is parsed);
 - :mod:`~brainbehave.pose2d.project`: read, check, copy and split a DeepLabCut project;
 - :mod:`~brainbehave.pose2d.video`: checks a video with OpenCV before anything runs on it;
+- :mod:`~brainbehave.pose2d.train_settings`: the ``pose2d.train`` settings, validated;
 - :mod:`~brainbehave.pose2d.dlc`: training dataset, from-scratch or pretrained model, training,
   DeepLabCut's evaluation;
 - :mod:`~brainbehave.pose2d.analyze`: ``analyze_videos`` to a declared output, labelled video;

@@ -18,14 +18,9 @@ from pathlib import Path
 import yaml
 
 from brainbehave.errors import InputDataError
-from brainbehave.pose2d.dlc import (
-    TrainSettings,
-    model_folder,
-    model_info,
-    resolve_device,
-    set_threads,
-)
+from brainbehave.pose2d.dlc import model_folder, model_info, resolve_device, set_threads
 from brainbehave.pose2d.project import read_project
+from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.video import VideoInfo, check_video
 
 logger = logging.getLogger(__name__)

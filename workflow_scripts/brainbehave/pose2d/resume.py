@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from brainbehave.pose2d.dlc import TrainSettings
+    from brainbehave.pose2d.train_settings import TrainSettings
 
 logger = logging.getLogger(__name__)
 
