@@ -2,7 +2,8 @@
 
 Usage:
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python benchmarks/pose2d_openfield.py \
-        [--epochs 30] [--net cspnext_s] [--init scratch] [--max-frames 0] [--out DIR]
+        [--epochs 30] [--net cspnext_s] [--init scratch] [--crop W H] [--max-frames 0] \
+        [--out DIR]
 
 Trains on an 80/20 split of the labelled frames (seeded), prints DeepLabCut's train/test error
 in px, then analyses the unlabelled 2,330-frame video (or its first --max-frames frames, written
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--net", default="cspnext_s")
     parser.add_argument("--init", default="scratch", choices=["scratch", "pretrained"])
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop", type=int, nargs=2, default=None, help="training crop W H")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-frames", type=int, default=0, help="0: the whole video")
     parser.add_argument("--model", default=None, help="existing model folder: skip training")
@@ -59,6 +61,7 @@ def main() -> None:
     out = Path(args.out or tempfile.mkdtemp(prefix="bb-openfield-"))
     out.mkdir(parents=True, exist_ok=True)
     result: dict = {"net_type": args.net, "init": args.init, "epochs": args.epochs}
+    result["crop"] = args.crop
     if args.model:  # a model trained before: its settings are in its folder, not in the args
         result = {"model": str(Path(args.model).absolute())}
     model = Path(args.model) if args.model else out / "model"
@@ -70,6 +73,7 @@ def main() -> None:
             epochs=args.epochs,
             batch_size=args.batch_size,
             train_fraction=0.8,
+            crop=tuple(args.crop) if args.crop else None,
         )
         info = train_model(
             args.data, model, settings, out / "evaluation.json", threads=args.threads

@@ -78,7 +78,7 @@ def test_tiny_cohort_is_fitted_and_scored(repo: Path, tmp_path: Path) -> None:
     place_truth_pose(tmp_path, TINY["synth"], [("rat01", "ses01"), ("rat02", "ses01")])
     run = run_snakemake(repo, tmp_path, "--cores", "2", target, config=TINY)
     assert run.returncode == 0, run.stderr[-4000:]
-    assert "rule pose2d_train" not in run.stdout + run.stderr
+    assert "rule pose2d_train:" not in run.stdout + run.stderr
     card = json.loads((tmp_path / target).read_text())
     assert sorted(card["sessions"]) == ["rat01/ses01", "rat02/ses01"]
     summary = card["summary"]

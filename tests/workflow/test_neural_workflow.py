@@ -68,7 +68,7 @@ def test_tiny_session_is_aligned_with_behaviour_and_written_to_a_derived_nwb(
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     for rule in ("behaviour_features", "behaviour_rules", "neural_sync", "neural_align"):
         assert (tmp_path / f"logs/{rule}/rat01/ses01.log").is_file(), rule
-    assert "rule pose2d_train" not in run.stdout + run.stderr  # the placed pose was used
+    assert "rule pose2d_train:" not in run.stdout + run.stderr  # the placed pose was used
     sync = read_sync(tmp_path / "results/neural/rat01/ses01/sync.json")
     assert sorted(sync) == ["camA", "camB"] and len(sync["camA"].dropped_exposures) == 1
     ds = load_aligned(tmp_path / TARGET)
