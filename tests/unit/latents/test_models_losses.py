@@ -74,6 +74,23 @@ def test_decode_reports_accuracy_for_labels_and_refuses_a_split_without_test(spl
         metrics.decode(emb, labels, np.zeros(1200))
 
 
+def test_decode_reports_the_chance_of_predicting_the_training_mean(split):
+    # held-out blocks away from the training bins' mean: chance R2 is below zero
+    rng = np.random.default_rng(1)
+    target = np.where(split == 1, 1.0, 0.0)[:, None] + 0.1 * rng.normal(size=(len(split), 1))
+    good = metrics.decode(target + 0.01 * rng.normal(size=target.shape), target, split, "linear")
+    noise = metrics.decode(rng.normal(size=(len(split), 2)), target, split, "knn")
+    test = target[split == 1, 0]
+    expected = 1 - np.sum((test - target[split == 0, 0].mean()) ** 2) / np.sum(
+        (test - test.mean()) ** 2
+    )
+    assert good["chance_r2"] == pytest.approx(expected) and expected < -10
+    assert good["r2"] > 0.9 and noise["r2"] < 0
+    assert noise["chance_r2"] == pytest.approx(expected)  # chance does not depend on the input
+    # one target column: the linear decoder's errors are per bin (not an n x n broadcast)
+    assert good["chance_median_error"] > 0.8 > 0.1 > good["median_error"]
+
+
 def test_infonce_with_the_batch_as_negatives_leaves_each_reference_out():
     ref = torch.nn.functional.normalize(torch.randn(6, 3), dim=1)
     pos = ref.clone()

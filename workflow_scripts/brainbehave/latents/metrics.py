@@ -36,7 +36,10 @@ def decode(
 
     Integer targets are classified (``accuracy``, macro ``f1``); float targets regressed
     (``r2`` over all columns, and ``median_error``: median Euclidean error in the target's
-    units).
+    units), with ``chance_r2`` and ``chance_median_error`` beside them: the same scores of
+    predicting the training bins' mean everywhere. R² is taken against the test bins' own
+    mean, so chance is below zero when the held-out blocks differ from the training ones
+    (a short session's held-out places), and a decoder is only as good as its margin over it.
     """
     emb = np.asarray(embedding, dtype=float)
     y = np.asarray(target)
@@ -59,10 +62,14 @@ def decode(
         if method == "knn"
         else Ridge(alpha=1e-3)
     )
-    pred = model.fit(emb[train], y2[train]).predict(emb[test])
+    # Ridge returns (n,) for a one-column target: keep (n, columns) for the errors below
+    pred = model.fit(emb[train], y2[train]).predict(emb[test]).reshape(int(test.sum()), -1)
+    mean = np.broadcast_to(y2[train].mean(axis=0), y2[test].shape)
     return {
         "r2": float(r2_score(y2[test], pred)),
         "median_error": float(np.median(np.linalg.norm(pred - y2[test], axis=1))),
+        "chance_r2": float(r2_score(y2[test], mean)),
+        "chance_median_error": float(np.median(np.linalg.norm(mean - y2[test], axis=1))),
     }
 
 
