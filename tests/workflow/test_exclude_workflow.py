@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import run_snakemake
+from workflow_runner import run_snakemake, synth_sheets_cohort, truncate
 
 from brainbehave.paths import Paths
 
@@ -36,13 +34,7 @@ def _write_cohort(out: Path) -> Path:
     from brainbehave.pose import pose_dataset
     from brainbehave.truth import read_truth
 
-    cmd = [sys.executable, "-m", "brainbehave.cli", "synth", "--out", str(out), "--seed", "3"]
-    cmd += ["--subjects", "1", "--sessions-per-subject", "3", "--duration-s", "8"]
-    cmd += ["--cameras", "2", "--image-size", "96", "72", "--n-units", "20"]
-    cmd += ["--dropped-frames", "1", "--dlc-labelled-frames", "2"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    cohort = out / "synth"
+    cohort = synth_sheets_cohort(out, duration_s=8, n_units=20)
     videos = pd.read_csv(cohort / "videos.tsv", sep="\t")
     sessions = pd.read_csv(cohort / "sessions.tsv", sep="\t").set_index(["subject", "session"])
     poses = []
@@ -77,7 +69,7 @@ def _fingerprints(folder: Path) -> dict[str, tuple[str, int]]:
 def test_excluded_broken_session_is_left_out_of_a_real_run(repo: Path, tmp_path: Path) -> None:
     cohort = _write_cohort(tmp_path / "cohort")
     nwb = cohort / "rat01" / BROKEN / f"rat01_{BROKEN}.nwb"
-    nwb.write_bytes(nwb.read_bytes()[: nwb.stat().st_size // 2])  # an interrupted copy
+    truncate(nwb)  # an interrupted copy
     before = _fingerprints(cohort / "rat01" / BROKEN)
     config = {
         "cohort": {

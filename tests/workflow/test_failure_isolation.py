@@ -7,12 +7,10 @@ sheets, as a lab's own cohort would be; one session's file is then broken as on 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from workflow_runner import run_snakemake
+from workflow_runner import run_snakemake, synth_sheets_cohort, truncate
 
 from brainbehave.paths import Paths
 
@@ -24,22 +22,14 @@ PATHS = Paths()
 @pytest.fixture(scope="module")
 def synth_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three short sessions and their sheets (<out>/synth/sessions.tsv, videos.tsv)."""
-    out = tmp_path_factory.mktemp("cohort")
-    cmd = [sys.executable, "-m", "brainbehave.cli", "synth", "--out", str(out), "--seed", "3"]
-    cmd += ["--subjects", "1", "--sessions-per-subject", "3", "--duration-s", "3"]
-    cmd += ["--cameras", "2", "--image-size", "96", "72", "--n-units", "10"]
-    cmd += ["--dropped-frames", "1", "--dlc-labelled-frames", "2"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out / "synth"
+    return synth_sheets_cohort(tmp_path_factory.mktemp("cohort"))
 
 
 def _break(cohort: Path, what: str) -> Path:
     """Break one file of session BROKEN; returns the broken file."""
     session = cohort / "rat01" / BROKEN
     if what == "nwb":  # a copy cut short (full disk, interrupted transfer)
-        path = session / f"rat01_{BROKEN}.nwb"
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        path = truncate(session / f"rat01_{BROKEN}.nwb")
     else:  # a camera's frame times exported with the wrong header
         path = session / "videos" / "camA_frame_times.csv"
         path.write_text("frame,time\n0,0.0\n1,0.033\n")

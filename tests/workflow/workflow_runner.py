@@ -37,6 +37,27 @@ POSE3D_SYNTH = {
 }
 
 
+def synth_sheets_cohort(
+    out: Path, sessions: int = 3, duration_s: float = 3, n_units: int = 10
+) -> Path:
+    """A virtual-lab cohort written by the ``brainbehave synth`` command (one subject, 2 cameras
+    of 96x72), read back through its sheets: returns ``<out>/synth`` (sessions.tsv, videos.tsv).
+    """
+    cmd = [sys.executable, "-m", "brainbehave.cli", "synth", "--out", str(out), "--seed", "3"]
+    cmd += ["--subjects", "1", "--sessions-per-subject", str(sessions)]
+    cmd += ["--duration-s", str(duration_s), "--cameras", "2", "--image-size", "96", "72"]
+    cmd += ["--n-units", str(n_units), "--dropped-frames", "1", "--dlc-labelled-frames", "2"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out / "synth"
+
+
+def truncate(path: Path) -> Path:
+    """Cut a file to half its size, as an interrupted copy or a full disk leaves it."""
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
 def run_snakemake(
     repo: Path, workdir: Path, *args: str, config: dict | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess:

@@ -9,7 +9,6 @@ truncated or empty video fails with a message naming the session, camera and fil
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -19,7 +18,7 @@ import yaml
 
 from brainbehave.errors import InputDataError
 from brainbehave.pose2d.dlc import model_folder, model_info, resolve_device, set_threads
-from brainbehave.pose2d.project import read_project
+from brainbehave.pose2d.project import set_project_path
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.video import VideoInfo, check_video
 
@@ -27,20 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 def _config_for(model_dir: Path) -> Path:
-    """The model's ``config.yaml``, its ``project_path`` updated if the folder was moved.
-
-    DeepLabCut finds the model through ``project_path`` and the training metadata beside the
-    config, so a model folder copied elsewhere (e.g. from a cluster) needs the path rewritten;
-    the rewrite is atomic and gives the same content for every job that does it.
-    """
+    """The model's ``config.yaml``, its ``project_path`` updated if the folder was moved."""
     path = model_dir / "config.yaml"
-    cfg = read_project(path)
-    if Path(cfg["project_path"]) != model_dir:
-        logger.warning("model folder moved: setting project_path to %s", model_dir)
-        cfg["project_path"] = str(model_dir)
-        tmp = path.with_name(f".config.{os.getpid()}.tmp")
-        tmp.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        os.replace(tmp, path)
+    if set_project_path(path, model_dir):
+        logger.warning("model folder moved: set project_path to %s", model_dir)
     return path
 
 

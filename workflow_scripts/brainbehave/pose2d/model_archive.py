@@ -19,12 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from brainbehave.atomic import atomic_path
 from brainbehave.errors import InputDataError
 from brainbehave.pose2d.dlc import TrainSettings, train_model
-from brainbehave.pose2d.project import read_project
+from brainbehave.pose2d.project import set_project_path
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +110,7 @@ def unpack_model(archive: str | Path, model_dir: str | Path) -> None:
             raise InputDataError(
                 f"{archive} holds no DeepLabCut config.yaml; delete it and run pose2d_train again."
             )
-        cfg = read_project(config)
-        cfg["project_path"] = str(model_dir)
-        config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        set_project_path(config, model_dir)
         if model_dir.exists():
             shutil.rmtree(model_dir)
         os.replace(folder, model_dir)

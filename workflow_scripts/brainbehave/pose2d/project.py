@@ -6,6 +6,7 @@ when it is parsed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,6 +74,24 @@ def project_files(project_dir: str | Path) -> list[str]:
     project_dir = Path(project_dir)
     labelled = sorted(p for p in (project_dir / "labeled-data").rglob("*") if p.is_file())
     return [str(project_dir / "config.yaml"), *map(str, labelled)]
+
+
+def set_project_path(config_path: str | Path, project_dir: str | Path) -> bool:
+    """Point a project's ``project_path`` at ``project_dir`` (atomic; nothing if it already does).
+
+    DeepLabCut finds a model through ``project_path``, so a model folder unpacked or copied
+    elsewhere (e.g. from a cluster) needs it rewritten; every job that rewrites it writes the
+    same content. Returns whether it was rewritten.
+    """
+    config_path = Path(config_path)
+    cfg = read_project(config_path)
+    if Path(cfg["project_path"]) == Path(project_dir):
+        return False
+    cfg["project_path"] = str(project_dir)
+    tmp = config_path.with_name(f".{config_path.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    os.replace(tmp, config_path)
+    return True
 
 
 def copy_project(project_dir: str | Path, dest: str | Path) -> Path:
