@@ -26,7 +26,7 @@ def test_pivae_uses_the_label_prior_and_round_trips(data, tmp_path):
     x, y = data
     model = PoissonVAE(steps=80, batch_size=64, device="cpu").fit(x, y)
     with_labels, without = model.transform(x, y), model.transform(x)
-    assert with_labels.shape == (len(x), 3) and not np.allclose(with_labels, without)
+    assert with_labels.shape == (len(x), 8) and not np.allclose(with_labels, without)
     again = PoissonVAE.from_state(model.to_state())
     np.testing.assert_array_equal(again.transform(x, y), with_labels)
 

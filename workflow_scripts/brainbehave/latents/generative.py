@@ -7,6 +7,15 @@ computes from the behaviour ``u``; the posterior is their product
 rates (Poisson, spikes) or means (Gaussian with a learned variance per unit, traces). The
 label prior is what makes the latent identifiable up to simple transformations; without
 ``y`` the model is a plain Poisson VAE.
+
+The objective averages two evidence lower bounds of ``log p(x | u)``, both with the label
+prior: pi-VAE's, whose posterior is ``q(z | x, u)``, and one whose posterior is the encoder
+alone, ``q(z | x)``. With the first alone the decoder can read the label from the prior
+(where the prior is tight, the product posterior is the prior and the encoder's variance
+grows), so the label-free embedding ``transform(X)`` — the one held-out decoding may use —
+was left carrying little of the behaviour (virtual lab, 10 min: held-out position kNN R²
+-0.80, below the shuffled-label null; with both bounds 0.72). The second bound makes
+``q(z | x)`` a trained posterior in its own right.
 """
 
 from __future__ import annotations
@@ -46,17 +55,33 @@ class VAEModule(nn.Module):
         self.log_var = nn.Parameter(torch.zeros(n_units))  # Gaussian likelihood only
         self.latent = latent
 
+    def split(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and (clamped) log-variance of q(z|x) from the encoder's output."""
+        return q[:, : self.latent], q[:, self.latent :].clamp(-8, 8)
+
+    def prior_params(self, u: torch.Tensor | None, like: torch.Tensor):
+        """Mean and log-variance of p(z|u); N(0, I) without a label prior or labels."""
+        if self.prior is None or u is None:
+            zeros = torch.zeros_like(like)
+            return zeros, zeros
+        p = self.prior(u)
+        return p[:, : self.latent], p[:, self.latent :].clamp(-8, 8)
+
     def posterior(self, q: torch.Tensor, u: torch.Tensor | None):
         """Mean and log-variance of q(z|x,u) (or q(z|x) without labels), and of p(z|u)."""
-        mu_q, logvar_q = q[:, : self.latent], q[:, self.latent :].clamp(-8, 8)
+        mu_q, logvar_q = self.split(q)
+        mu_p, logvar_p = self.prior_params(u, mu_q)
         if self.prior is None or u is None:
-            zeros = torch.zeros_like(mu_q)
-            return mu_q, logvar_q, zeros, zeros
-        p = self.prior(u)
-        mu_p, logvar_p = p[:, : self.latent], p[:, self.latent :].clamp(-8, 8)
-        prec_q, prec_p = (-logvar_q).exp(), (-logvar_p).exp()
-        var = 1.0 / (prec_q + prec_p)
-        return (mu_q * prec_q + mu_p * prec_p) * var, var.log(), mu_p, logvar_p
+            return mu_q, logvar_q, mu_p, logvar_p
+        mu, logvar = product_of_gaussians(mu_q, logvar_q, mu_p, logvar_p)
+        return mu, logvar, mu_p, logvar_p
+
+
+def product_of_gaussians(mu_a, logvar_a, mu_b, logvar_b) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and log-variance of the normalised product of two diagonal Gaussians."""
+    prec_a, prec_b = (-logvar_a).exp(), (-logvar_b).exp()
+    var = 1.0 / (prec_a + prec_b)
+    return (mu_a * prec_a + mu_b * prec_b) * var, var.log()
 
 
 class PoissonVAE:
@@ -65,25 +90,36 @@ class PoissonVAE:
     Parameters
     ----------
     latent_dim, hidden, model
-        Latent dimension; hidden width; encoder architecture (window over time).
+        Latent dimension; hidden width; encoder architecture (window over time). The
+        latent has to explain every unit, not only those tuned to the label: on the virtual
+        lab (place, head-direction, speed, action and latent-driven cells) 8 dimensions
+        and ``learning_rate`` 3e-3 decoded held-out position better than 3 and 1e-3 (four
+        demo-like 60-s sessions, 300 steps, seed 0: kNN R² -0.04 to 0.81 vs -0.23 to
+        0.72; README, latents figures).
     likelihood
         ``poisson`` (spike counts) or ``gaussian`` (ΔF/F traces).
     beta
         Weight of the KL term.
     batch_size, steps, learning_rate, seed, device, checkpoint, checkpoint_every
         As :class:`~brainbehave.latents.estimator.ContrastiveEmbedding`.
+
+    Notes
+    -----
+    ``transform(X)`` is the label-free posterior mean of q(z|x): it decodes the label the
+    model was conditioned on without seeing it. ``transform(X, y)`` is pi-VAE's
+    posterior q(z|x,u), which carries ``y`` itself.
     """
 
     def __init__(
         self,
-        latent_dim: int = 3,
+        latent_dim: int = 8,
         hidden: int = 32,
         model: str = "offset10",
         likelihood: str = "poisson",
         beta: float = 1.0,
         batch_size: int = 256,
         steps: int = 1000,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         seed: int = 0,
         device: str = "auto",
         checkpoint: str | os.PathLike | None = None,
@@ -133,17 +169,12 @@ class PoissonVAE:
         def objective():
             idx = torch.from_numpy(rng.integers(0, len(x), self.batch_size)).to(self.device_)
             windows = padded[idx[:, None] + offsets].transpose(1, 2).contiguous()
-            q = self.model_.encoder(windows)[..., 0]
-            mu, logvar, mu_p, logvar_p = self.model_.posterior(
-                q, None if labels is None else labels[idx]
-            )
-            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, device=mu.device)
-            recon = self._nll(self.model_.decoder(z), counts[idx])
-            kl = losses.kl_gaussians(mu, logvar, mu_p, logvar_p) / x.shape[1]
-            return recon + self.beta * kl, {"nll": float(recon.detach()), "kl": float(kl.detach())}
+            u_batch = None if labels is None else labels[idx]
+            return self._objective(self.model_.encoder(windows)[..., 0], u_batch, counts[idx])
 
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_units": x.shape[1], "label_dim": self.label_dim_}
+        config["objective"] = "elbo q(z|x,u) + elbo q(z|x)"  # no resume of the older objective
         for key in ("checkpoint", "checkpoint_every", "device", "steps"):  # not part of the fit
             config.pop(key)
         torch_seed = torch.random.fork_rng(devices=[])  # reparametrisation noise, locally seeded
@@ -153,6 +184,27 @@ class PoissonVAE:
             self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
         self.loss_history_ = np.array([h["loss"] for h in self.solver_.history])
         return self
+
+    def _objective(self, q: torch.Tensor, u: torch.Tensor | None, target: torch.Tensor):
+        """Mean of the ELBOs with q(z|x,u) and with q(z|x) (one ELBO without labels).
+
+        Both are per bin and unit (the KL divided by the number of units), so ``beta``
+        weighs the KL against a reconstruction term whose scale does not grow with units.
+        """
+        mu_q, logvar_q = self.model_.split(q)
+        mu_p, logvar_p = self.model_.prior_params(u, mu_q)
+        posteriors = {"free": (mu_q, logvar_q)}
+        if u is not None and self.model_.prior is not None:
+            posteriors["joint"] = product_of_gaussians(mu_q, logvar_q, mu_p, logvar_p)
+        total, metrics = 0.0, {}
+        for name, (mu, logvar) in posteriors.items():
+            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, device=mu.device)
+            recon = self._nll(self.model_.decoder(z), target)
+            kl = losses.kl_gaussians(mu, logvar, mu_p, logvar_p) / target.shape[1]
+            total = total + (recon + self.beta * kl) / len(posteriors)
+            metrics[f"nll_{name}"] = float(recon.detach())
+            metrics[f"kl_{name}"] = float(kl.detach())
+        return total, metrics
 
     def _labels(self, y: np.ndarray, fit: bool = False) -> np.ndarray:
         y = y.astype(np.float64)
@@ -172,7 +224,13 @@ class PoissonVAE:
         return losses.gaussian_nll(out, target, self.model_.log_var.expand_as(out))
 
     def transform(self, X: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
-        """Posterior means (time, latent_dim): q(z|x,u) with labels, q(z|x) without."""
+        """Posterior means (time, latent_dim): q(z|x) without labels, q(z|x,u) with them.
+
+        Without ``y`` (what the pipeline and the scorecard use) the embedding depends on the
+        neural data alone, so decoding a behaviour from it never sees that behaviour's
+        held-out values. With ``y`` it is pi-VAE's posterior, which carries the labels given:
+        use it to inspect the fit, never to score decoding of those labels.
+        """
         if not hasattr(self, "model_"):
             raise InputDataError("This model is not fitted yet: call fit(X, y) first.")
         x = np.asarray(X, dtype=np.float32)

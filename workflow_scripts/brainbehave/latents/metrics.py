@@ -92,6 +92,17 @@ def identifiability(embedding: np.ndarray, latents: np.ndarray, split: np.ndarra
     return linear_r2(embedding, latents, split)
 
 
+def chance_r2(target: np.ndarray, split: np.ndarray) -> float:
+    """Held-out R² of predicting the training blocks' mean everywhere (the chance level).
+
+    Below zero when the held-out blocks lie elsewhere (slow latents or short sessions): an
+    identifiability or decoding R² means something only by its margin over this.
+    """
+    y = np.asarray(target, float).reshape(len(target), -1)
+    train, test = _split(split, len(y))
+    return float(r2_score(y[test], np.broadcast_to(y[train].mean(axis=0), y[test].shape)))
+
+
 def _centre(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     return x - x.mean(axis=0)

@@ -185,6 +185,8 @@ def score_session(ds: xr.Dataset, target: str, model=None, kind: str = "", index
         result["identifiability_r2"] = [
             metrics.identifiability(e, behaviour["latents"], split) for e in emb
         ]
+        # slow latents: the held-out blocks' mean differs, so chance lies below zero
+        result["identifiability_chance_r2"] = metrics.chance_r2(behaviour["latents"], split)
     if model is not None and target in behaviour:
         result["robustness"] = robustness(
             model, kind, ds["neural"].values, index, behaviour[target], split
@@ -307,6 +309,7 @@ def summarise(card: Mapping[str, Any]) -> dict[str, Any]:
             np.mean(s["identifiability_r2"]) if "identifiability_r2" in s else None
             for s in sessions
         ),
+        "identifiability_chance_r2": median(s.get("identifiability_chance_r2") for s in sessions),
         "across_session_consistency": median(
             v["consistency"] for v in card["across_sessions"].values()
         ),
