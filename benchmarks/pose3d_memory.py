@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--keypoints", type=int, default=20)
     ap.add_argument("--cameras", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=1, help="numba threads of the kernels")
     args = ap.parse_args()
     n_frames = int(args.minutes * 60 * args.fps)
     cameras, uv, lik = make_inputs(n_frames, args.keypoints, args.cameras)
@@ -75,7 +76,7 @@ def main() -> None:
     sampler = PeakSampler()
     sampler.start()
     t0 = time.perf_counter()
-    tri = triangulate(uv, lik, cameras, TriangulationSettings())
+    tri = triangulate(uv, lik, cameras, TriangulationSettings(), threads=args.threads)
     t_tri = time.perf_counter() - t0
     qc = triangulation_qc(
         tri, np.isfinite(uv).all(axis=-1), [f"kp{i}" for i in range(args.keypoints)], 15.0

@@ -6,8 +6,13 @@ aniposelib 0.8.0 (JAX) changes opencv in the project's environment, so it lives 
     python -m venv /tmp/anipose-venv && /tmp/anipose-venv/bin/pip install aniposelib==0.8.0
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pose3d_speed.py --frames 100000 --keypoints 22
 
-Prints one JSON line per method: points/s (wall and CPU), median error vs truth (mm), and the
-speed ratio. Warm-up calls (numba cache load, JAX JIT) are excluded from the timings.
+Each repeat times brainbehave on 1 thread and on ``--threads`` threads, then aniposelib (a fresh
+process, JIT warm-up excluded), so the ratios of one repeat share the machine's load. JAX uses
+every core it finds, so aniposelib's CPU seconds are reported too and the ratio is given per
+wall second and per CPU second (``x_aniposelib_cpu``: aniposelib CPU s / ours). Prints one JSON
+line per method: wall and CPU seconds of each repeat (CPU = user + sys; sys_s, the kernel's
+share, is mostly page faults of fresh output memory and spikes on a loaded machine), points/s,
+min/median ratios, median error vs truth (mm) and the largest difference to aniposelib's points.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from brainbehave.calibration import write_calibration
@@ -30,7 +37,7 @@ from brainbehave.synth.settings import SynthSettings
 logger = logging.getLogger("pose3d_speed")
 
 ANIPOSE = """
-import json, sys, time
+import json, resource, sys, time
 import numpy as np
 from aniposelib.cameras import CameraGroup
 import aniposelib
@@ -38,11 +45,12 @@ d = sys.argv[1]
 cg = CameraGroup.load(d + "/calibration.toml")
 pts = np.load(d + "/points.npy")
 cg.triangulate(pts[:, :1000])  # JIT warm-up
-w, c = time.perf_counter(), time.process_time()
+w, c, s = time.perf_counter(), time.process_time(), resource.getrusage(0).ru_stime
 out = cg.triangulate(pts)
 w, c = time.perf_counter() - w, time.process_time() - c
+cpu, sys_s = c, resource.getrusage(0).ru_stime - s
 np.save(d + "/anipose_xyz.npy", out)
-print(json.dumps({"version": aniposelib.__version__, "wall_s": w, "cpu_s": c}))
+print(json.dumps({"version": aniposelib.__version__, "wall_s": w, "cpu_s": cpu, "sys_s": sys_s}))
 """
 
 
@@ -60,17 +68,54 @@ def make_data(n_frames: int, n_keypoints: int, n_cameras: int, noise_px: float, 
 
 
 def time_ours(
-    cameras, uv, settings: TriangulationSettings, repeats: int
+    cameras, uv, settings: TriangulationSettings, threads: int
 ) -> tuple[dict, np.ndarray]:
+    """Wall and CPU seconds (all threads; sys_s: the kernel's share) of one triangulation."""
     pts = uv[:, :, None, :]  # (C, N, 1, 2): one keypoint per "frame"
-    triangulate(pts[:, :1000], None, cameras, settings)  # numba cache load / compile
-    best_w, best_c = np.inf, np.inf
-    for _ in range(repeats):
-        w, c = time.perf_counter(), time.process_time()
-        tri = triangulate(pts, None, cameras, settings)
-        best_w = min(best_w, time.perf_counter() - w)
-        best_c = min(best_c, time.process_time() - c)
-    return {"wall_s": best_w, "cpu_s": best_c}, tri.xyz[:, 0]
+    w, c, s = time.perf_counter(), time.process_time(), resource.getrusage(0).ru_stime
+    tri = triangulate(pts, None, cameras, settings, threads=threads)
+    w, c = time.perf_counter() - w, time.process_time() - c
+    cpu, sys_s = c, resource.getrusage(0).ru_stime - s
+    return {"wall_s": w, "cpu_s": cpu, "sys_s": sys_s}, tri.xyz[:, 0]
+
+
+def time_anipose(python: str, folder: str) -> tuple[dict, np.ndarray]:
+    """One aniposelib run in its own process (JIT warm-up excluded)."""
+    run = subprocess.run(
+        [python, "-c", ANIPOSE, folder], capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"aniposelib run failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1]), np.load(
+        Path(folder) / "anipose_xyz.npy"
+    )
+
+
+def _spread(values: list[float]) -> dict:
+    return {"min": min(values), "median": float(np.median(values)), "max": max(values)}
+
+
+def summarise(runs: list[dict], anipose: list[dict], n: int, truth, ours, a_xyz) -> dict:
+    """Per-repeat ratios (same repeat, same load) and accuracy of one method."""
+    wall = [r["wall_s"] for r in runs]
+    cpu = [r["cpu_s"] for r in runs]
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "sys_s": [r["sys_s"] for r in runs],
+        "points_per_s_median": n / float(np.median(wall)),
+        "x_aniposelib_wall": _spread([a["wall_s"] / w for a, w in zip(anipose, wall, strict=True)]),
+        "x_aniposelib_cpu": _spread([a["cpu_s"] / c for a, c in zip(anipose, cpu, strict=True)]),
+        # user CPU only: leaves out the kernel's page-fault time, which spikes under load
+        "x_aniposelib_user_cpu": _spread(
+            [
+                (a["cpu_s"] - a["sys_s"]) / (r["cpu_s"] - r["sys_s"])
+                for a, r in zip(anipose, runs, strict=True)
+            ]
+        ),
+        "median_mm": float(np.median(np.linalg.norm(ours - truth, axis=1))),
+        "max_diff_to_aniposelib_mm": float(np.nanmax(np.linalg.norm(ours - a_xyz, axis=1))),
+    }
 
 
 def main() -> None:
@@ -80,44 +125,60 @@ def main() -> None:
     ap.add_argument("--cameras", type=int, default=6)
     ap.add_argument("--noise-px", type=float, default=2.0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     ap.add_argument("--anipose-python", default="/tmp/anipose-venv/bin/python")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cameras, xyz, uv = make_data(args.frames, args.keypoints, args.cameras, args.noise_px, 0)
     n = xyz.shape[0]
-    results = {}
-    for name, settings in {
+    methods = {
         "brainbehave": TriangulationSettings(min_likelihood=0.0, threshold_px=None),
         "brainbehave+outlier_check": TriangulationSettings(min_likelihood=0.0, threshold_px=15.0),
-    }.items():
-        timing, ours = time_ours(cameras, uv, settings, args.repeats)
-        err = np.linalg.norm(ours - xyz, axis=1)
-        results[name] = {**timing, "median_mm": float(np.median(err)), "xyz": ours}
+    }
+    threads = sorted({1, args.threads})
+    for settings in methods.values():  # numba cache load / compile, outside the timings
+        triangulate(uv[:, :1000, None, :], None, cameras, settings)
+    runs = {(m, t): [] for m in methods for t in threads}
+    points, anipose = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         write_calibration(Path(tmp) / "calibration.toml", cameras)
         np.save(Path(tmp) / "points.npy", uv)
-        run = subprocess.run(
-            [args.anipose_python, "-c", ANIPOSE, tmp], capture_output=True, text=True, check=False
+        for _ in range(args.repeats):
+            for (name, t), timings in runs.items():
+                timing, points[name] = time_ours(cameras, uv, methods[name], t)
+                timings.append(timing)
+            timing, a_xyz = time_anipose(args.anipose_python, tmp)
+            anipose.append(timing)
+    version = anipose[0]["version"]
+    a_wall, a_cpu = [a["wall_s"] for a in anipose], [a["cpu_s"] for a in anipose]
+    a_err = float(np.median(np.linalg.norm(a_xyz - xyz, axis=1)))
+    print(
+        json.dumps(
+            {
+                f"aniposelib {version}": {
+                    "wall_s": a_wall,
+                    "cpu_s": a_cpu,
+                    "sys_s": [a["sys_s"] for a in anipose],
+                    "points_per_s_median": n / float(np.median(a_wall)),
+                    "median_mm": a_err,
+                }
+            }
         )
-        if run.returncode != 0:
-            raise RuntimeError(f"aniposelib run failed:\n{run.stderr[-3000:]}")
-        anipose = json.loads(run.stdout.strip().splitlines()[-1])
-        a_xyz = np.load(Path(tmp) / "anipose_xyz.npy")
-    anipose["median_mm"] = float(np.median(np.linalg.norm(a_xyz - xyz, axis=1)))
-    base = n / anipose["wall_s"]
-    print(json.dumps({"aniposelib " + anipose.pop("version"): {**anipose, "points_per_s": base}}))
-    for name, r in results.items():
-        diff = float(np.nanmax(np.linalg.norm(r.pop("xyz") - a_xyz, axis=1)))
-        rate = n / r["wall_s"]
-        summary = {
-            **r,
-            "points_per_s": rate,
-            "x_aniposelib_wall": rate / base,
-            "x_aniposelib_cpu": anipose["cpu_s"] / r["cpu_s"],
-            "max_diff_to_aniposelib_mm": diff,
-        }
-        print(json.dumps({name: summary}))
-    print(json.dumps({"points": n, "cameras": args.cameras, "noise_px": args.noise_px}))
+    )
+    for (name, t), timings in runs.items():
+        summary = summarise(timings, anipose, n, xyz, points[name], a_xyz)
+        print(json.dumps({f"{name} threads={t}": summary}))
+    print(
+        json.dumps(
+            {
+                "points": n,
+                "cameras": args.cameras,
+                "noise_px": args.noise_px,
+                "repeats": args.repeats,
+                "numba_threading_layer": numba.threading_layer(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@
 from brainbehave.pose3d.plan import Pose3dPlan
 
 POSE3D = config["pose3d"]
-# the triangulation settings alone: a lifting or board setting does not rerun triangulation
-POSE3D_TRIANGULATION = {k: v for k, v in POSE3D.items() if k not in ("lift", "calibrate")}
+# the triangulation settings alone: a lifting or board setting does not rerun triangulation,
+# nor does 'threads' (results are identical for any number of threads)
+POSE3D_TRIANGULATION = {
+    k: v for k, v in POSE3D.items() if k not in ("lift", "calibrate", "threads")
+}
 # Code of the package that the pose3d rules run: part of params, so an edit reruns them.
 POSE3D_CODE = code_hash(
     [
@@ -60,7 +63,7 @@ rule pose3d_triangulate:
         cameras=POSE3D_PLAN.cameras,
         settings=POSE3D_TRIANGULATION,
         code=POSE3D_CODE,
-    threads: 1
+    threads: POSE3D["threads"]
     resources:
         mem_mb=4000,
         runtime=30,

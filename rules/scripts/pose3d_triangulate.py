@@ -13,6 +13,7 @@ with rule_logging(snakemake.log[0]):
         Pose3dSettings.from_mapping(snakemake.params.settings),
         subject=snakemake.wildcards.subject,
         session=snakemake.wildcards.session,
+        threads=snakemake.threads,
     )
     save_pose(pose, snakemake.output.pose3d)
     write_qc(qc, snakemake.output.qc)

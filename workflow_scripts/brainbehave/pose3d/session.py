@@ -82,6 +82,7 @@ def triangulate_session(
     *,
     subject: str,
     session: str,
+    threads: int = 1,
 ) -> tuple[xr.Dataset, dict[str, Any]]:
     """Triangulate one session; return the 3D pose dataset and its QC dict.
 
@@ -95,6 +96,9 @@ def triangulate_session(
         Triangulation and filter settings.
     subject, session
         IDs, recorded in the output and named in errors.
+    threads
+        Threads of the triangulation kernels (the rule's ``threads``); results do not depend
+        on it.
     """
     where = f"session {subject}/{session}"
     calibration = read_calibration(calibration_file)
@@ -107,7 +111,7 @@ def triangulate_session(
     keypoints = [str(k) for k in ref["keypoints"].values]
     individuals = [str(i) for i in ref["individuals"].values]
     points, lik = _stack(views)
-    tri = triangulate(points, lik, cameras, settings.triangulation)
+    tri = triangulate(points, lik, cameras, settings.triangulation, threads=threads)
     names = [f"{k}/{i}" if len(individuals) > 1 else k for k in keypoints for i in individuals]
     qc = triangulation_qc(
         tri, np.isfinite(points).all(axis=-1), names, settings.triangulation.threshold_px

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from brainbehave.calibration import Camera
@@ -43,7 +45,8 @@ class TriangulationSettings:
         Reprojection error (px) above which a point's views are re-examined by camera-pair
         subsets; None turns outlier rejection off.
     undistort_iterations
-        Fixed-point iterations of the undistortion (20 is exact to ~1e-12 for real lenses).
+        Most Newton iterations of the undistortion; it stops once converged (3 on the virtual
+        lab's lenses, k1 up to 0.19).
     eig_iterations
         Rayleigh-quotient iterations from the X4 = 1 solution to the unit-norm one.
     """
@@ -114,7 +117,7 @@ def _check_arrays(points2d: np.ndarray, likelihood: np.ndarray | None, n_cam: in
     if not 2 <= n_cam <= kernels.MAX_CAMERAS:
         raise ValueError(f"Triangulation needs 2..{kernels.MAX_CAMERAS} cameras, got {n_cam}.")
     if likelihood is None:
-        return np.ones(points2d.shape[:3])
+        return np.ones((n_cam, 0, 0))  # the kernels read a zero-length likelihood as all ones
     likelihood = np.asarray(likelihood, dtype=np.float64)
     if likelihood.shape != points2d.shape[:3]:
         raise ValueError(
@@ -123,11 +126,46 @@ def _check_arrays(points2d: np.ndarray, likelihood: np.ndarray | None, n_cam: in
     return likelihood
 
 
+@contextmanager
+def numba_threads(threads: int) -> Iterator[int]:
+    """Run the kernels inside on ``threads`` numba threads (at most numba's pool size).
+
+    Parameters
+    ----------
+    threads
+        Wanted threads (a Snakemake rule's ``threads``); more than ``NUMBA_NUM_THREADS`` (by
+        default the machine's cores) are capped there, with a warning.
+
+    Yields
+    ------
+    int
+        The threads actually used. The previous setting is restored on exit.
+    """
+    if int(threads) != threads or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}.")
+    n = min(int(threads), numba.config.NUMBA_NUM_THREADS)
+    if n < threads:
+        logger.warning(
+            "%d threads asked for triangulation but numba has %d (NUMBA_NUM_THREADS); using %d.",
+            threads,
+            numba.config.NUMBA_NUM_THREADS,
+            n,
+        )
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(previous)
+
+
 def triangulate(
     points2d: np.ndarray,
     likelihood: np.ndarray | None,
     cameras: Sequence[Camera],
     settings: TriangulationSettings = TriangulationSettings(),
+    *,
+    threads: int = 1,
 ) -> Triangulation:
     """Triangulate 2D keypoints seen by several calibrated cameras.
 
@@ -141,6 +179,9 @@ def triangulate(
         The C cameras, in the order of ``points2d``.
     settings
         See :class:`TriangulationSettings`.
+    threads
+        Threads of the compiled kernels (parallel over chunks of points); the result does not
+        depend on it.
 
     Returns
     -------
@@ -151,7 +192,7 @@ def triangulate(
     likelihood = _check_arrays(points2d, likelihood, len(cameras))
     n_cam, n_t, n_k, _ = points2d.shape
     pts = np.ascontiguousarray(points2d.reshape(n_cam, n_t * n_k, 2))
-    lik = np.ascontiguousarray(likelihood.reshape(n_cam, n_t * n_k))
+    lik = np.ascontiguousarray(likelihood.reshape(n_cam, -1))  # (C, 0) when None
     cams = kernels.pack_cameras(cameras)
     n = n_t * n_k
     xyz = np.empty((n, 3))
@@ -163,17 +204,20 @@ def triangulate(
     worst = np.empty(n, dtype=np.float32)
     s = settings
     args = (pts, lik, cams, float(s.min_likelihood), s.undistort_iterations, s.eig_iterations)
-    kernels.solve_all(*args, xyz, err, used, nviews, valid, conf, worst)
     n_refined = 0
-    if s.threshold_px is not None:
-        idx = np.flatnonzero((worst > s.threshold_px) & (nviews > 2)).astype(np.int64)
-        n_refined = idx.size
-        kernels.refine_subsets(*args, float(s.threshold_px), idx, xyz, err, used, conf)
+    with numba_threads(threads) as n_threads:
+        kernels.solve_all(*args, xyz, err, used, nviews, valid, conf, worst)
+        if s.threshold_px is not None:
+            idx = np.flatnonzero((worst > s.threshold_px) & (nviews > 2)).astype(np.int64)
+            n_refined = idx.size
+            kernels.refine_subsets(*args, float(s.threshold_px), idx, xyz, err, used, conf)
     logger.info(
-        "Triangulated %d points from %d cameras in %.2f s (%d re-examined by camera subsets)",
+        "Triangulated %d points from %d cameras in %.2f s on %d threads "
+        "(%d re-examined by camera subsets)",
         n,
         n_cam,
         time.perf_counter() - t0,
+        n_threads,
         n_refined,
     )
     return Triangulation(
