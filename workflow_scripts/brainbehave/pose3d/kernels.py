@@ -220,8 +220,8 @@ def _solve_block(m, v, size, n_iter):
 
     m holds the 10 upper-triangle entries of each matrix (m[k * BLOCK + i]); v (5 x BLOCK) gets
     the eigenvector (rows 0-3) and its Rayleigh quotient (row 4). Starts from the X4 = 1
-    solution (adj(M) e4), then Rayleigh-quotient iterations v <- adj(M - sigma I) v,
-    sigma = v'Mv (cubic convergence). The adjugate stays defined when M - sigma I is singular,
+    solution (adj(M) e4), then one inverse iteration v <- adj(M) v, then Rayleigh-quotient
+    iterations v <- adj(M - sigma I) v, sigma = v'Mv (cubic convergence). The adjugate stays defined when M - sigma I is singular,
     which is exactly where the iteration is heading. Iterations outside the point loop.
     """
     for i in range(size):  # adj(M) e4 (the X4 = 1 solution): the adjugate's last column only
@@ -235,9 +235,12 @@ def _solve_block(m, v, size, n_iter):
         y2 = -a02 * s4 + a12 * s2 - a23 * s0
         y3 = a02 * s3 - a12 * s1 + a22 * s0
         _normalise_rayleigh(m, v, i, y0, y1, y2, y3)
-    for _ in range(n_iter):
+    for it in range(n_iter):
         for i in range(size):
-            sg = v[4 * BLOCK + i]
+            # the first step is unshifted inverse iteration: it moves towards the smallest
+            # eigenvalue whatever the start; shifted steps from a poor start (a view far off)
+            # could settle on another eigenvector (28 mm off numpy's eigh at a 60 px outlier)
+            sg = v[4 * BLOCK + i] if it > 0 else 0.0
             a00, a01, a02, a03 = m[i], m[BLOCK + i], m[2 * BLOCK + i], m[3 * BLOCK + i]
             a11, a12, a13 = m[4 * BLOCK + i], m[5 * BLOCK + i], m[6 * BLOCK + i]
             a22, a23, a33 = m[7 * BLOCK + i], m[8 * BLOCK + i], m[9 * BLOCK + i]
