@@ -8,12 +8,13 @@ varies on). Baselines on the same per-frame input channels, same k per level:
 ``baseline_pca_kmeans`` (PCA + k-means with the smoothing and motif-usage step tuned for raw
 channels: BASELINE_LEVELS), ``baseline_same_segmentation_as_mae`` (the pipeline's recipe on
 raw channels instead of embeddings) and ``baseline_arhmm`` (keypoint-MoSeq style: PCA of the
-channels, an AR(1)-HMM per level, sticky with the level's minimum bout, initialised by
-k-means; :mod:`brainbehave.behaviour.hmm`). ``mae_segment_seeds`` repeats the MAE
-segmentation with other k-means seeds (the pipeline uses behaviour.mae.seed, 0). Also reports
-training throughput (sequences/s; 0 when the model came from ``--checkpoint``) and the
-embedding time (pose and its mirror image) for 1 h of pose (measured on the sessions here
-and extrapolated linearly; say so when quoting it).
+channels, an AR(1)-HMM per level with as many states as the level has clusters in all,
+sticky with the level's minimum bout, initialised by k-means;
+:mod:`brainbehave.behaviour.hmm`). ``mae_segment_seeds`` repeats the MAE segmentation with
+other k-means seeds (the pipeline uses behaviour.mae.seed, 0). Also reports training
+throughput (sequences/s; 0 when the model came from ``--checkpoint``) and the embedding time
+(pose and its mirror image) for 1 h of pose (measured on the sessions here and extrapolated
+linearly; say so when quoting it).
 
     cd benchmarks && OMP_NUM_THREADS=1 ../.venv/bin/python behaviour_mae.py --steps 2000
 """
@@ -126,9 +127,12 @@ def arhmm(channels, truth, fps, specs, variance: float = 0.9) -> dict:
     pca = PCA(variance, random_state=0).fit(np.concatenate(x))
     z = [pca.transform(c) for c in x]
     out = {"pcs": int(pca.n_components_)}
+    by_name = {spec.name: spec for spec in specs}
     for spec in specs:
-        km = KMeans(spec.n_clusters, n_init=4, random_state=0).fit(np.concatenate(z))
-        model = HSMM(AREmissions(spec.n_clusters), max(1, round(spec.min_duration_s * fps)))
+        # a level that splits each cluster of another has that many clusters in all
+        k = spec.n_clusters * (by_name[spec.within].n_clusters if spec.within else 1)
+        km = KMeans(k, n_init=4, random_state=0).fit(np.concatenate(z))
+        model = HSMM(AREmissions(k), max(1, round(spec.min_duration_s * fps)))
         model.fit(z, [km.predict(s) for s in z])
         true = np.concatenate([t[spec.name] for t in truth])
         out[spec.name] = cluster_scores(true, np.concatenate([model.predict(s) for s in z]))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.ndimage import gaussian_filter1d
 from sklearn.metrics import normalized_mutual_info_score
 
 from brainbehave.behaviour.labels import intervals
@@ -86,3 +89,49 @@ def test_usage_of_an_unknown_level_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"segment.activity.usage_of is 'gait'"):
         level_specs({"activity": {"usage_of": "gait"}})
     assert level_specs({"action": {"n_clusters": "auto"}})[1].n_clusters is None
+
+
+def _strokes(seed: int = 0):
+    """Two movements, each a back-and-forth stroke along its own path; per frame: which
+    movement, which half-cycle (out / back) and the embedding (a point on the path)."""
+    rng = np.random.default_rng(seed)
+    movement = np.repeat(np.arange(12) % 2, 120)
+    phase = np.arange(movement.size) / 5.0  # a half-cycle every 5 frames
+    half = np.floor(phase).astype(int) % 2
+    along = -np.cos(np.pi * phase)  # the same positions out and back
+    paths = rng.normal(0, 1, (2, 2, 6))  # per movement: its centre and its direction
+    centre = gaussian_filter1d(paths[movement, 0] * 3.0, 5.0, axis=0)  # gradual changes
+    x = centre + along[:, None] * paths[movement, 1]
+    x += rng.normal(0, 0.02, x.shape)
+    return {"level1": x}, movement, half
+
+
+def test_within_splits_each_parent_cluster_and_motion_tells_half_cycles_apart() -> None:
+    emb, movement, half = _strokes()
+    primitive = 2 * movement + half
+    specs = (
+        LevelSpec("level1", "action", 2, 0.0, 0.0),
+        LevelSpec("level1", "primitive", 2, 0.0, 0.0, within="action", motion=True),
+    )
+    seg = Segmenter(specs, 30.0).fit([emb])
+    codes = seg.predict(emb)
+    assert normalized_mutual_info_score(movement, codes["action"]) > 0.99
+    # each primitive lies inside its action's cluster: codes action * 2 + 0/1
+    assert (codes["primitive"] // 2 == codes["action"]).all()
+    assert normalized_mutual_info_score(primitive, codes["primitive"]) > 0.75
+    assert json.loads(seg.labels(emb).attrs["names_primitive"]) == ["c0", "c1", "c2", "c3"]
+    # by position alone the out and back strokes look alike
+    still = (specs[0], replace(specs[1], motion=False))
+    by_pose = Segmenter(still, 30.0).fit([emb]).predict(emb)["primitive"]
+    assert normalized_mutual_info_score(primitive, by_pose) < 0.6
+
+
+def test_within_a_level_that_depends_back_on_it_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"segment.action.within is 'primitive'"):
+        level_specs(
+            {
+                "activity": {"usage_of": None},
+                "action": {"within": "primitive"},
+                "primitive": {"within": "action"},
+            }
+        )

@@ -12,6 +12,12 @@ session:
   window of ``usage_window_s`` (slow states are mixtures of faster ones, and this builds the
   hierarchy from the bottom up).
 
+With ``motion`` a level is described by the embedding's rate of change instead (the two
+half-cycles of a stride, a breath or a groom stroke pass through the same poses in opposite
+directions), and with ``within`` each cluster of a coarser level is split into
+``n_clusters`` clusters of its own, so the finer level refines it (codes
+``parent * n_clusters + sub``; every parent cluster gets its own PCA and k-means).
+
 The number of clusters is set per level, or selected (``n_clusters: auto``) as the k in
 ``k_range`` with the best silhouette on a subsample. Of ``n_init`` single-start k-means runs
 the one kept is the one the others agree with most (highest mean ARI to the other runs, on a
@@ -21,13 +27,15 @@ actions it swung between ARI 0.65 and 0.84 with the seed; the most agreed-on sta
 ``min_duration_s`` are given to their neighbours.
 
 Defaults, measured on the virtual lab (``benchmarks/behaviour_mae.py``; README figures):
-primitives from level 1 as it is; actions from the mirror-invariant level 1 smoothed over
-0.15 s (level 2, pooled over a 0.8-s unit, blurred action boundaries and its clusters split
-locomotion by turning side: action ARI 0.52 there); activities as the usage of the action
-segments in 4-s windows. A sticky HSMM with Gaussian emissions over the cluster assignments
-(:mod:`.hmm`) was tried at the action and primitive levels and lowered the scores (action
-ARI 0.52 -> 0.42 on level 2), so it is not used here; the benchmark runs its AR variant as
-the keypoint-MoSeq-style baseline.
+primitives as two halves of each action cluster, split by level 1's rate of change (NMI
+0.71, ARI 0.54; flat k-means of level 1 into 15 clusters: 0.68, 0.49; the split follows the
+half-cycles of rears, sniffs and breaths but hardly those of strides and groom strokes);
+actions from the mirror-invariant level 1 smoothed over 0.15 s (level 2, pooled over a 0.8-s
+unit, blurred action boundaries and its clusters split locomotion by turning side: action
+ARI 0.52 there); activities as the usage of the action segments in 4-s windows. A sticky
+HSMM with Gaussian emissions over the cluster assignments (:mod:`.hmm`) was tried at the
+action and primitive levels and lowered the scores (action ARI 0.52 -> 0.42 on level 2), so
+it is not used here; the benchmark runs its AR variant as the keypoint-MoSeq-style baseline.
 """
 
 from __future__ import annotations
@@ -81,6 +89,14 @@ class LevelSpec:
         of ``usage_window_s`` instead of by an embedding.
     n_init
         k-means starts; the one the others agree with most is kept.
+    within
+        Name of a coarser level: each of its clusters is split into ``n_clusters`` clusters
+        of its own (codes ``parent * n_clusters + sub``; ``auto`` splits in 2), so this level
+        refines that one.
+    motion
+        Describe frames by the embedding's rate of change (its time derivative after the
+        smoothing) instead of its value: the two half-cycles of a movement pass through the
+        same poses in opposite directions, so only the direction tells them apart.
     """
 
     embedding: str
@@ -94,6 +110,8 @@ class LevelSpec:
     mirror_invariant: bool = False
     usage_of: str | None = None
     n_init: int = 16
+    within: str | None = None
+    motion: bool = False
 
 
 # Measured on the virtual lab with the MAE's embeddings (benchmarks/behaviour_mae.py; see the
@@ -101,7 +119,7 @@ class LevelSpec:
 DEFAULT_LEVELS: tuple[LevelSpec, ...] = (
     LevelSpec("level3", "activity", 3, 0.0, 3.0, usage_window_s=4.0, usage_of="action"),
     LevelSpec("level1", "action", 8, 0.15, 0.3, mirror_invariant=True),
-    LevelSpec("level1", "primitive", 15, 0.05, 0.07),
+    LevelSpec("level1", "primitive", 2, 0.067, 0.07, within="action", motion=True),
 )
 _KEYS = {
     "embedding": str,
@@ -114,6 +132,8 @@ _KEYS = {
     "mirror_invariant": bool,
     "usage_of": lambda v: None if v is None else str(v),
     "n_init": int,
+    "within": lambda v: None if v is None else str(v),
+    "motion": bool,
 }
 
 
@@ -127,30 +147,42 @@ def level_specs(settings: Mapping[str, Mapping]) -> tuple[LevelSpec, ...]:
     return check_specs(tuple(out))
 
 
+def _depends_on(spec: LevelSpec) -> tuple[str, ...]:
+    """The levels that must be segmented before this one (``usage_of``, ``within``)."""
+    return tuple(n for n in (spec.usage_of, spec.within) if n is not None)
+
+
 def check_specs(specs: Sequence[LevelSpec]) -> tuple[LevelSpec, ...]:
-    """Refuse a ``usage_of`` that names no other level, or levels that depend in a cycle."""
+    """Refuse a ``usage_of``/``within`` that names no other level, or a dependency cycle."""
     names = [s.name for s in specs]
     by_name = {s.name: s for s in specs}
     for spec in specs:
-        seen, cur = {spec.name}, spec.usage_of
-        while cur is not None:
-            if cur not in by_name or cur in seen:
-                raise ConfigError(
-                    f"behaviour.segment.{spec.name}.usage_of is {spec.usage_of!r}: it must name "
-                    f"another level ({names}) and not lead back to {spec.name!r} through the "
-                    "levels' own usage_of. Set it to a finer level, or remove it."
-                )
-            seen.add(cur)
-            cur = by_name[cur].usage_of
+        for key in ("usage_of", "within"):
+            start = getattr(spec, key)
+            if start is None:
+                continue
+            seen, todo = {spec.name}, [start]
+            while todo:
+                cur = todo.pop()
+                if cur not in by_name or cur in seen:
+                    raise ConfigError(
+                        f"behaviour.segment.{spec.name}.{key} is {start!r}: it must name "
+                        f"another level ({names}) and not lead back to {spec.name!r} through "
+                        "the levels' own usage_of / within. Set it to another level, or "
+                        "remove it."
+                    )
+                seen.add(cur)
+                todo.extend(_depends_on(by_name[cur]))
     return tuple(specs)
 
 
 def _fit_order(specs: Sequence[LevelSpec]) -> list[LevelSpec]:
-    """Levels ordered so that each comes after the level its ``usage_of`` names."""
+    """Levels ordered so that each comes after the levels it depends on."""
     done: list[LevelSpec] = []
     todo = list(specs)
     while todo:
-        ready = [s for s in todo if s.usage_of is None or s.usage_of in {d.name for d in done}]
+        names = {d.name for d in done}
+        ready = [s for s in todo if set(_depends_on(s)) <= names]
         done += ready
         todo = [s for s in todo if s not in ready]
     return done
@@ -168,7 +200,10 @@ def _embedding(embeddings: Mapping[str, np.ndarray], spec: LevelSpec, fps: float
                 f"behaviour.segment.{spec.name}.mirror_invariant: false."
             )
         x = 0.5 * (x + np.asarray(embeddings[key], dtype=np.float64))
-    return smooth_nan(x, spec.smooth_s * fps)
+    x = smooth_nan(x, spec.smooth_s * fps)
+    if spec.motion and x.shape[0] > 1:
+        x = np.gradient(x, axis=0) * fps
+    return x
 
 
 def segment_usage(codes: np.ndarray, n_codes: int, window: int) -> np.ndarray:
@@ -233,7 +268,7 @@ class Segmenter:
         """The frames' description before PCA: an embedding, or a finer level's usage."""
         if spec.usage_of is None:
             return _embedding(embeddings, spec, self.fps)
-        k_src = self.models_[spec.usage_of]["kmeans"].n_clusters
+        k_src = self.models_[spec.usage_of]["n_codes"]
         return segment_usage(codes[spec.usage_of], k_src, round(spec.usage_window_s * self.fps))
 
     def fit(self, sessions: Sequence[Mapping[str, np.ndarray]]) -> Segmenter:
@@ -243,20 +278,47 @@ class Segmenter:
         codes: list[dict[str, np.ndarray]] = [{} for _ in sessions]
         for spec in _fit_order(self.specs):
             prepped = [self._features(spec, s, c) for s, c in zip(sessions, codes, strict=True)]
-            x = np.concatenate(prepped)
-            x = x[np.isfinite(x).all(axis=1)]
-            model = {"pca": PCA(min(self.max_components, x.shape[1]), random_state=self.seed)}
-            z = model["pca"].fit_transform(x)
-            if spec.usage_k:
-                model["motifs"] = KMeans(spec.usage_k, n_init=4, random_state=self.seed).fit(z)
-                z = np.concatenate([self._usage(spec, model, p)[1] for p in prepped])
-                z = z[np.isfinite(z).all(axis=1)]
-            k = spec.n_clusters or _select_k(z, spec, self.seed)
-            model["kmeans"] = consensus_kmeans(z, k, spec.n_init, self.seed)
+            if spec.within is None:
+                model = self._fit_flat(spec, prepped)
+            else:
+                model = self._fit_within(spec, prepped, [c[spec.within] for c in codes])
             self.models_[spec.name] = model
             for p, c in zip(prepped, codes, strict=True):
-                c[spec.name] = self._codes(spec, p)
+                c[spec.name] = self._codes(spec, p, c)
         return self
+
+    def _fit_flat(self, spec: LevelSpec, prepped: Sequence[np.ndarray]) -> dict:
+        """PCA (+ motifs) and k-means over every frame."""
+        x = np.concatenate(prepped)
+        x = x[np.isfinite(x).all(axis=1)]
+        model = {"pca": PCA(min(self.max_components, x.shape[1]), random_state=self.seed)}
+        z = model["pca"].fit_transform(x)
+        if spec.usage_k:
+            model["motifs"] = KMeans(spec.usage_k, n_init=4, random_state=self.seed).fit(z)
+            z = np.concatenate([self._usage(spec, model, p)[1] for p in prepped])
+            z = z[np.isfinite(z).all(axis=1)]
+        k = spec.n_clusters or _select_k(z, spec, self.seed)
+        model["kmeans"] = consensus_kmeans(z, k, spec.n_init, self.seed)
+        model["n_codes"] = k
+        return model
+
+    def _fit_within(
+        self, spec: LevelSpec, prepped: Sequence[np.ndarray], parents: Sequence[np.ndarray]
+    ) -> dict:
+        """Per cluster of the ``within`` level: its own PCA and k-means into n_clusters."""
+        x, parent = np.concatenate(prepped), np.concatenate(parents)
+        ok = np.isfinite(x).all(axis=1) & (parent >= 0)
+        n_sub = spec.n_clusters or 2
+        parts: dict[int, dict] = {}
+        n_parent = self.models_[spec.within]["n_codes"]
+        for p in range(n_parent):
+            xp = x[ok & (parent == p)]
+            if xp.shape[0] <= 4 * n_sub:  # too few frames to split: one sub-cluster
+                continue
+            pca = PCA(min(self.max_components, *xp.shape), random_state=self.seed)
+            z = pca.fit_transform(xp)
+            parts[p] = {"pca": pca, "kmeans": consensus_kmeans(z, n_sub, spec.n_init, self.seed)}
+        return {"parts": parts, "n_sub": n_sub, "n_codes": n_sub * n_parent}
 
     def _usage(self, spec: LevelSpec, model: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ok, features): PCA scores, or motif usage in a window when the level has motifs."""
@@ -271,15 +333,34 @@ class Segmenter:
             codes[ok] = model["motifs"].predict(z[ok])
         return ok, segment_usage(codes, spec.usage_k, round(spec.usage_window_s * self.fps))
 
-    def _codes(self, spec: LevelSpec, features: np.ndarray) -> np.ndarray:
-        """Cluster codes of one session's frames, short bouts absorbed, -1 without features."""
+    def _within_codes(
+        self, model: dict, features: np.ndarray, parent: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ok, codes) of a level that splits each cluster of its parent level."""
+        ok = np.isfinite(features).all(axis=1) & (parent >= 0)
+        codes = np.full(features.shape[0], -1, dtype=np.int16)
+        codes[ok] = parent[ok] * model["n_sub"]
+        for p, part in model["parts"].items():
+            m = ok & (parent == p)
+            if m.any():
+                codes[m] += part["kmeans"].predict(part["pca"].transform(features[m]))
+        return ok, codes
+
+    def _codes(self, spec: LevelSpec, features: np.ndarray, done: Mapping) -> np.ndarray:
+        """Cluster codes of one session's frames, short bouts absorbed, -1 without features.
+
+        ``done`` holds the codes of the levels already segmented (a ``within`` parent).
+        """
         model = self.models_[spec.name]
-        ok, z = self._usage(spec, model, features)
-        codes = np.full(z.shape[0], -1, dtype=np.int16)
-        if ok.any():
-            codes[ok] = model["kmeans"].predict(z[ok])
+        if spec.within is not None:
+            ok, codes = self._within_codes(model, features, np.asarray(done[spec.within]))
+        else:
+            ok, z = self._usage(spec, model, features)
+            codes = np.full(z.shape[0], -1, dtype=np.int16)
+            if ok.any():
+                codes[ok] = model["kmeans"].predict(z[ok])
         n_min = int(round(spec.min_duration_s * self.fps))
-        for c in range(model["kmeans"].n_clusters):
+        for c in range(model["n_codes"]):
             codes = absorb_short_bouts(codes, c, n_min)
         codes[~ok] = -1
         return codes
@@ -288,7 +369,7 @@ class Segmenter:
         """Per-frame cluster codes of each level (-1 where the embedding is NaN)."""
         out: dict[str, np.ndarray] = {}
         for spec in _fit_order(self.specs):
-            out[spec.name] = self._codes(spec, self._features(spec, embeddings, out))
+            out[spec.name] = self._codes(spec, self._features(spec, embeddings, out), out)
         return {spec.name: out[spec.name] for spec in self.specs}
 
     def labels(self, embeddings: Mapping[str, np.ndarray], attrs: Mapping | None = None):
@@ -296,7 +377,7 @@ class Segmenter:
         codes = self.predict(embeddings)
         levels = {
             spec.name: (
-                [f"c{i}" for i in range(self.models_[spec.name]["kmeans"].n_clusters)],
+                [f"c{i}" for i in range(self.models_[spec.name]["n_codes"])],
                 codes[spec.name],
             )
             for spec in self.specs
