@@ -35,6 +35,7 @@ with (
             snakemake.output.h5,
             labeled_video=labeled,
             autocast=params.analyze["autocast"],
+            channels_last=params.analyze["channels_last"],
             **options,
         )
         keypoints = params.keypoints

@@ -7,6 +7,7 @@ errors, not accuracy (see test_pose2d_accuracy.py for that).
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import shutil
 import subprocess
@@ -89,6 +90,22 @@ def test_mixed_precision_analysis_matches_float32(
     assert full.shape == mixed.shape and np.isfinite(mixed).all()
     # the same peaks: a one-epoch model's flat heatmaps may tie, so compare the median
     assert np.median(np.abs(full - mixed)) < 0.5
+
+
+def test_channels_last_analysis_matches_and_says_so(
+    tiny_lab: Paths, tiny_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    video = tiny_lab.synth_video("rat01", "ses01", "camA")
+    analyze_video(tiny_model, video, tmp_path / "nchw.h5")
+    with caplog.at_level(logging.INFO, logger="brainbehave.pose2d.analyze"):
+        analyze_video(tiny_model, video, tmp_path / "nhwc.h5", channels_last=True)
+    assert "channels-last" in caplog.text  # DeepLabCut's runner factory was wrapped
+    from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
+
+    assert dlc_utils.get_pose_inference_runner.__name__ == "get_pose_inference_runner"
+    nchw, nhwc = (pd.read_hdf(tmp_path / f).to_numpy() for f in ("nchw.h5", "nhwc.h5"))
+    assert nchw.shape == nhwc.shape and np.isfinite(nhwc).all()
+    assert np.median(np.abs(nchw - nhwc)) < 0.01  # float32 both: layout only
 
 
 def test_analysis_writes_exactly_the_declared_files(

@@ -8,10 +8,12 @@ truncated or empty video fails with a message naming the session, camera and fil
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -43,6 +45,7 @@ def analyze_video(
     threads: int = 1,
     labeled_video: str | Path | None = None,
     autocast: bool = False,
+    channels_last: bool = False,
     where: str = "video",
 ) -> VideoInfo:
     """Predict 2D pose on a video with a model from :func:`~brainbehave.pose2d.dlc.train_model`.
@@ -64,6 +67,12 @@ def analyze_video(
         CPU, float16 on CUDA). Measured on the virtual lab (cspnext_s, 256x192, one CPU
         thread): 1.4x the frames/s, predictions within 0.04 px of float32 at the median and
         1.5 px at the 99th percentile.
+    channels_last
+        Hold the network's weights in channels-last memory layout (NHWC), which oneDNN's CPU
+        convolutions (and tensor cores) run faster. DeepLabCut has no setting for it: its
+        inference-runner factory is wrapped for the duration of this call. Measured on the
+        virtual lab with autocast (600 frames, one CPU thread, 4 alternating runs each):
+        1.37x the frames/s (median), predictions 0.004 px from autocast alone at the median.
     where
         Named in error messages, e.g. ``"rat01/ses01 camera camA"``.
 
@@ -87,9 +96,11 @@ def analyze_video(
         work = Path(tmp).absolute()
         config = _config_for(model_dir)
         inference = _inference_config(config, shuffle) if autocast else None
-        _run_dlc(
-            config, info, work, shuffle, batch_size, device, labeled_video is not None, inference
-        )
+        with _channels_last_runner(channels_last):
+            _run_dlc(
+                config, info, work, shuffle, batch_size, device, labeled_video is not None,
+                inference,
+            )  # fmt: skip
         produced = sorted(work.glob(f"{info.path.stem}DLC_*.h5"))
         if len(produced) != 1:
             raise RuntimeError(
@@ -110,6 +121,30 @@ def _inference_config(config: Path, shuffle: int) -> dict:
     inference = dict(pose_cfg.get("inference") or {})
     inference["autocast"] = {"enabled": True}
     return inference
+
+
+@contextlib.contextmanager
+def _channels_last_runner(enabled: bool) -> Iterator[None]:
+    """While open, DeepLabCut's pose inference runners hold their model channels-last."""
+    if not enabled:
+        yield
+        return
+    import torch
+    from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
+
+    original = dlc_utils.get_pose_inference_runner
+
+    def channels_last_runner(*args, **kwargs):
+        runner = original(*args, **kwargs)
+        runner.model.to(memory_format=torch.channels_last)
+        logger.info("inference model in channels-last memory layout")
+        return runner
+
+    dlc_utils.get_pose_inference_runner = channels_last_runner
+    try:
+        yield
+    finally:
+        dlc_utils.get_pose_inference_runner = original
 
 
 def _run_dlc(
