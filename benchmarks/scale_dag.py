@@ -12,7 +12,11 @@ Snakemake metadata, so that rerun skips the params/code/input checks. With --wit
 sessions on 2 cores) and the no-op rerun is timed again: the figure a lab sees after a real run.
 --noop-only times that rerun again in such a folder (e.g. after a code change).
 
-    python benchmarks/scale_dag.py [--sessions 1000] [--workdir DIR] [--with-metadata]
+--models N keeps the first N of the default latent models (their planning cost grows with the
+cohort: compare 1 and 3); --dry-only stops after the dry run.
+
+    python benchmarks/scale_dag.py [--sessions 1000] [--models N] [--workdir DIR] [--with-metadata]
+    python benchmarks/scale_dag.py --dry-only [--sessions 1000] [--models N]
     python benchmarks/scale_dag.py --noop-only --workdir DIR
 """
 
@@ -33,6 +37,17 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CAMERAS = ("camA", "camB")
+
+
+def latent_models(n_models: int | None) -> dict | None:
+    """The first n_models of the schema's default latent models (None: leave the default)."""
+    if n_models is None:
+        return None
+    schema = yaml.safe_load((REPO / "config" / "schemas" / "config.schema.yaml").read_text())
+    models = schema["properties"]["latents"]["properties"]["models"]["default"]
+    if not 1 <= n_models <= len(models):
+        sys.exit(f"--models must be between 1 and {len(models)}, got {n_models}.")
+    return dict(list(models.items())[:n_models])
 
 
 def write_cohort(root: Path, n_sessions: int) -> dict:
@@ -92,7 +107,10 @@ NO_TOUCH_PAUSE = (
 
 
 def snakemake(
-    workdir: Path, *args: str, python_args: tuple[str, ...] = ("-m", "snakemake")
+    workdir: Path,
+    *args: str,
+    python_args: tuple[str, ...] = ("-m", "snakemake"),
+    timeout_s: int = 600,
 ) -> tuple[float, subprocess.CompletedProcess]:
     """Wall time and result of Snakemake on the repository's Snakefile in workdir.
 
@@ -107,7 +125,7 @@ def snakemake(
         capture_output=True,
         text=True,
         env=dict(os.environ, OMP_NUM_THREADS="1"),
-        timeout=600,
+        timeout=timeout_s,
         check=False,
     )
     CPU_S.append(_children_cpu_s() - cpu)
@@ -153,6 +171,7 @@ def record_metadata(workdir: Path) -> None:
         "--quiet",
         "all",
         python_args=("-c", NO_TOUCH_PAUSE),
+        timeout_s=3600,  # ~10 min on an idle 2-core machine; much longer on a busy one
     )
     if touch.returncode != 0:
         sys.exit(f"--touch -F failed:\n{(touch.stdout + touch.stderr)[-3000:]}")
@@ -169,6 +188,17 @@ def time_noop(workdir: Path, what: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument(
+        "--models",
+        type=int,
+        default=None,
+        help="fit only the first N of the default latent models (default: all three)",
+    )
+    parser.add_argument(
+        "--dry-only",
+        action="store_true",
+        help="only time the dry run (no placed outputs, no no-op rerun)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
         "--with-metadata",
@@ -190,12 +220,18 @@ def main() -> None:
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bb_scale_"))
     config = write_cohort(workdir / "cohort", args.sessions)
+    if models := latent_models(args.models):
+        config["latents"] = {"models": models}
     (workdir / "config").mkdir(parents=True, exist_ok=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
     dry_s, dry = snakemake(workdir, "-n", "--cores", "2", "--quiet", "rules")
     if dry.returncode != 0:
         sys.exit(f"dry run failed:\n{(dry.stdout + dry.stderr)[-3000:]}")
+    if args.dry_only:
+        print(f"sessions: {args.sessions}  latent models: {args.models or 'default'}")
+        print(f"dry run (snakemake -n --quiet rules):  {dry_s:.1f} s, {CPU_S[0]:.1f} s CPU")
+        return
     full_s, full = snakemake(workdir, "-n", "--cores", "2")
     text = full.stdout + full.stderr
     jobs = re.search(r"^total\s+(\d+)", text, re.M)
