@@ -12,7 +12,10 @@ BEHAVIOUR_CODE = {
     "rules": code_hash([*_BEHAVIOUR_BASE, "behaviour/rules", "behaviour/labels"]),
     "mae": code_hash([*_BEHAVIOUR_BASE, "behaviour/mae", "behaviour/mae_model"]),
     "segment": code_hash(
-        [*_BEHAVIOUR_BASE, "behaviour/segment", "behaviour/rules", "behaviour/labels"]
+        [
+            *_BEHAVIOUR_BASE, "behaviour/segment", "behaviour/oscillation", "behaviour/rules",
+            "behaviour/labels",
+        ]
     ),
     "ethogram": code_hash(["behaviour/ethogram", "behaviour/labels", "behaviour/evaluation"]),
 }

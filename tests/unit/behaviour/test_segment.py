@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from brainbehave.behaviour.labels import intervals
 from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
@@ -135,3 +135,62 @@ def test_within_a_level_that_depends_back_on_it_is_refused() -> None:
                 "primitive": {"within": "action"},
             }
         )
+
+
+def _mirror_and_reversal_pairs(n: int = 3000, half: int = 6, seed: int = 0):
+    """Two movements: half-cycles that are mirror images, and out-and-back strokes.
+
+    The mirror pair flips the sign of the embedding's left-right antisymmetric part every
+    half-cycle (its rate of change peaks mid-way, so the rate of change does not tell the
+    halves apart); the strokes are their own mirror images.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    movement = (t // 300) % 2
+    phase = (t + 0.5) / half
+    halves = np.floor(phase).astype(int) % 2
+    paths = rng.normal(0, 1, (2, 3, 8))  # per movement: centre, direction, drift direction
+    drift = gaussian_filter1d(rng.normal(0, 1, n), 15.0) * 5.0
+    centre = gaussian_filter1d(paths[movement, 0] * 10.0, 3.0, axis=0)  # gradual changes
+    sym = centre + drift[:, None] * paths[movement, 2]
+    side = np.sin(np.pi * phase)[:, None] * paths[0, 1]  # + on one half, - on the other
+    stroke = -np.cos(np.pi * phase)[:, None] * paths[1, 1]  # same positions out and back
+    is_mirror = (movement == 0)[:, None]
+    x = sym + np.where(is_mirror, side, stroke)
+    x_mirrored = sym + np.where(is_mirror, -side, stroke)
+    noise = rng.normal(0, 0.02, (2, n, 8))
+    emb = {"level1": x + noise[0], "level1_mirrored": x_mirrored + noise[1]}
+    return emb, movement, 2 * movement + halves
+
+
+def test_mirror_pairs_split_mirror_image_half_cycles_by_their_alternation() -> None:
+    emb, movement, primitive = _mirror_and_reversal_pairs()
+    specs = (
+        LevelSpec("level1", "action", 2, 0.0, 0.0, mirror_invariant=True),
+        LevelSpec("level1", "primitive", 2, 0.0, 0.0, within="action", motion=True),
+    )
+    paired = (specs[0], replace(specs[1], mirror_pairs=True))
+    seg = Segmenter(paired, 30.0).fit([emb])
+    codes = seg.predict(emb)
+    assert normalized_mutual_info_score(movement, codes["action"]) > 0.99
+    assert (codes["primitive"] // 2 == codes["action"]).all()
+    mirror, strokes = movement == 0, movement == 1
+    assert adjusted_rand_score(primitive[mirror], codes["primitive"][mirror]) > 0.9
+    # the strokes are their own mirror images: still split by their rate of change
+    assert adjusted_rand_score(primitive[strokes], codes["primitive"][strokes]) > 0.8
+    kinds = [set(part) for part in seg.models_["primitive"]["parts"].values()]
+    assert sorted(len(k & {"alternation"}) for k in kinds) == [0, 1]
+    # without it, the rate of change misses the mirror pair's halves
+    motion_only = Segmenter(specs, 30.0).fit([emb]).predict(emb)["primitive"]
+    assert adjusted_rand_score(primitive[mirror], motion_only[mirror]) < 0.3
+    plain_action = (replace(specs[0], mirror_invariant=False), paired[1])
+    seg = Segmenter(plain_action, 30.0).fit([emb])
+    with pytest.raises(InputDataError, match=r"mirror_pairs needs 'level1_mirrored'.*Rerun"):
+        seg.predict({"level1": emb["level1"]})
+
+
+def test_mirror_pairs_are_the_primitive_default_and_read_from_the_config() -> None:
+    default = {s.name: s for s in level_specs({})}["primitive"]
+    assert default.mirror_pairs and default.within == "action"
+    given = level_specs({"primitive": {"mirror_pairs": False, "half_cycle_s": [0.1, 0.3]}})
+    assert not given[-1].mirror_pairs and given[-1].half_cycle_s == (0.1, 0.3)

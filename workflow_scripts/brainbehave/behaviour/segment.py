@@ -16,7 +16,12 @@ With ``motion`` a level is described by the embedding's rate of change instead (
 half-cycles of a stride, a breath or a groom stroke pass through the same poses in opposite
 directions), and with ``within`` each cluster of a coarser level is split into
 ``n_clusters`` clusters of its own, so the finer level refines it (codes
-``parent * n_clusters + sub``; every parent cluster gets its own PCA and k-means).
+``parent * n_clusters + sub``; every parent cluster gets its own PCA and k-means). With
+``mirror_pairs`` a parent cluster of mirror-image half-cycles (left and right strides, head
+sweeps left and right: its left-right antisymmetric part alternates more than its symmetric
+part) is split instead by the sign of its most alternating antisymmetric direction
+(:mod:`.oscillation`): k-means of the rate of change splits such a cluster along another
+direction (walk ARI 0.10 within the true action).
 
 The number of clusters is set per level, or selected (``n_clusters: auto``) as the k in
 ``k_range`` with the best silhouette on a subsample. Of ``n_init`` single-start k-means runs
@@ -27,9 +32,11 @@ actions it swung between ARI 0.65 and 0.84 with the seed; the most agreed-on sta
 ``min_duration_s`` are given to their neighbours.
 
 Defaults, measured on the virtual lab (``benchmarks/behaviour_mae.py``; README figures):
-primitives as two halves of each action cluster, split by level 1's rate of change (NMI
-0.71, ARI 0.54; flat k-means of level 1 into 15 clusters: 0.68, 0.49; the split follows the
-half-cycles of rears, sniffs and breaths but hardly those of strides and groom strokes);
+primitives as two halves of each action cluster, split by level 1's rate of change or, for
+mirror pairs, by the alternation (NMI 0.74, ARI 0.63; by the rate of change alone 0.71,
+0.54; flat k-means of level 1 into 15 clusters: 0.68, 0.49; the walk/trot and sniff clusters
+go to the alternation, walk 0.10 -> 0.58 and sniff 0.29 -> 0.73 ARI within the true action;
+groom strokes, shorter than a level-1 token, are still not split);
 actions from the mirror-invariant level 1 smoothed over 0.15 s (level 2, pooled over a 0.8-s
 unit, blurred action boundaries and its clusters split locomotion by turning side: action
 ARI 0.52 there); activities as the usage of the action segments in 4-s windows. A sticky
@@ -54,6 +61,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from brainbehave.behaviour.features import smooth_nan
 from brainbehave.behaviour.labels import labels_dataset
+from brainbehave.behaviour.oscillation import Alternation, alternation
 from brainbehave.behaviour.rules import absorb_short_bouts
 from brainbehave.errors import ConfigError, InputDataError
 
@@ -97,6 +105,14 @@ class LevelSpec:
         Describe frames by the embedding's rate of change (its time derivative after the
         smoothing) instead of its value: the two half-cycles of a movement pass through the
         same poses in opposite directions, so only the direction tells them apart.
+    mirror_pairs
+        With ``within``: a parent cluster whose left-right antisymmetric part alternates
+        more than its symmetric part (:mod:`.oscillation`, lags within ``half_cycle_s``)
+        holds mirror-image half-cycles (left and right strides, head sweeps) and is split in
+        two by the sign of its most alternating antisymmetric direction; the others are
+        split by k-means as without it (needs ``<embedding>_mirrored``).
+    half_cycle_s
+        Range of half-cycle durations (s) searched for the alternation.
     """
 
     embedding: str
@@ -112,6 +128,8 @@ class LevelSpec:
     n_init: int = 16
     within: str | None = None
     motion: bool = False
+    mirror_pairs: bool = False
+    half_cycle_s: tuple[float, float] = (0.067, 0.4)
 
 
 # Measured on the virtual lab with the MAE's embeddings (benchmarks/behaviour_mae.py; see the
@@ -119,7 +137,9 @@ class LevelSpec:
 DEFAULT_LEVELS: tuple[LevelSpec, ...] = (
     LevelSpec("level3", "activity", 3, 0.0, 3.0, usage_window_s=4.0, usage_of="action"),
     LevelSpec("level1", "action", 8, 0.15, 0.3, mirror_invariant=True),
-    LevelSpec("level1", "primitive", 2, 0.067, 0.07, within="action", motion=True),
+    LevelSpec(
+        "level1", "primitive", 2, 0.067, 0.07, within="action", motion=True, mirror_pairs=True
+    ),
 )
 _KEYS = {
     "embedding": str,
@@ -134,6 +154,8 @@ _KEYS = {
     "n_init": int,
     "within": lambda v: None if v is None else str(v),
     "motion": bool,
+    "mirror_pairs": bool,
+    "half_cycle_s": tuple,
 }
 
 
@@ -188,22 +210,29 @@ def _fit_order(specs: Sequence[LevelSpec]) -> list[LevelSpec]:
     return done
 
 
+def _mirrored(embeddings: Mapping[str, np.ndarray], spec: LevelSpec, key_name: str) -> np.ndarray:
+    key = f"{spec.embedding}_mirrored"
+    if key not in embeddings:
+        raise InputDataError(
+            f"Segmenting {spec.name!r} with {key_name} needs {key!r}, but the embeddings hold "
+            f"only {sorted(embeddings)}: they were written by an older behaviour_mae_embed. "
+            "Rerun it (snakemake -R behaviour_mae_embed), or set "
+            f"behaviour.segment.{spec.name}.{key_name}: false."
+        )
+    return np.asarray(embeddings[key], dtype=np.float64)
+
+
 def _embedding(embeddings: Mapping[str, np.ndarray], spec: LevelSpec, fps: float) -> np.ndarray:
+    """The level's frame features; with ``mirror_pairs`` [features | antisym. | sym. part]."""
     x = np.asarray(embeddings[spec.embedding], dtype=np.float64)
     if spec.mirror_invariant:
-        key = f"{spec.embedding}_mirrored"
-        if key not in embeddings:
-            raise InputDataError(
-                f"Segmenting {spec.name!r} mirror-invariant needs {key!r}, but the embeddings "
-                f"hold only {sorted(embeddings)}: they were written by an older "
-                "behaviour_mae_embed. Rerun it (snakemake -R behaviour_mae_embed), or set "
-                f"behaviour.segment.{spec.name}.mirror_invariant: false."
-            )
-        x = 0.5 * (x + np.asarray(embeddings[key], dtype=np.float64))
+        x = 0.5 * (x + _mirrored(embeddings, spec, "mirror_invariant"))
     x = smooth_nan(x, spec.smooth_s * fps)
-    if spec.motion and x.shape[0] > 1:
-        x = np.gradient(x, axis=0) * fps
-    return x
+    out = np.gradient(x, axis=0) * fps if spec.motion and x.shape[0] > 1 else x
+    if spec.mirror_pairs and spec.within is not None:
+        xm = smooth_nan(_mirrored(embeddings, spec, "mirror_pairs"), spec.smooth_s * fps)
+        out = np.concatenate([out, 0.5 * (x - xm), 0.5 * (x + xm)], axis=1)
+    return out
 
 
 def segment_usage(codes: np.ndarray, n_codes: int, window: int) -> np.ndarray:
@@ -305,20 +334,45 @@ class Segmenter:
     def _fit_within(
         self, spec: LevelSpec, prepped: Sequence[np.ndarray], parents: Sequence[np.ndarray]
     ) -> dict:
-        """Per cluster of the ``within`` level: its own PCA and k-means into n_clusters."""
+        """Per cluster of the ``within`` level: its own PCA and k-means into n_clusters.
+
+        With ``mirror_pairs``, a cluster of mirror-image half-cycles is split by the sign of
+        its most alternating antisymmetric direction instead (:mod:`.oscillation`).
+        """
         x, parent = np.concatenate(prepped), np.concatenate(parents)
         ok = np.isfinite(x).all(axis=1) & (parent >= 0)
         n_sub = spec.n_clusters or 2
+        n_feat = x.shape[1] // 3 if spec.mirror_pairs else x.shape[1]
         parts: dict[int, dict] = {}
         n_parent = self.models_[spec.within]["n_codes"]
         for p in range(n_parent):
-            xp = x[ok & (parent == p)]
+            xp = x[ok & (parent == p), :n_feat]
             if xp.shape[0] <= 4 * n_sub:  # too few frames to split: one sub-cluster
                 continue
+            if spec.mirror_pairs:
+                masks = [np.asarray(par) == p for par in parents]
+                alt = self._mirror_split(spec, prepped, masks, n_feat)
+                if alt is not None:
+                    parts[p] = {"alternation": alt}
+                    continue
             pca = PCA(min(self.max_components, *xp.shape), random_state=self.seed)
             z = pca.fit_transform(xp)
             parts[p] = {"pca": pca, "kmeans": consensus_kmeans(z, n_sub, spec.n_init, self.seed)}
-        return {"parts": parts, "n_sub": n_sub, "n_codes": n_sub * n_parent}
+        return {"parts": parts, "n_sub": n_sub, "n_codes": n_sub * n_parent, "n_feat": n_feat}
+
+    def _mirror_split(
+        self, spec: LevelSpec, prepped: Sequence[np.ndarray], masks: Sequence[np.ndarray], d: int
+    ) -> Alternation | None:
+        """The antisymmetric part's alternation if it beats the symmetric part's, else None."""
+        lo, hi = spec.half_cycle_s
+        lags = range(max(1, round(lo * self.fps)), max(1, round(hi * self.fps)) + 1)
+        anti = alternation([f[:, d : 2 * d] for f in prepped], masks, lags, centered=False)
+        sym = alternation([f[:, 2 * d :] for f in prepped], masks, lags, centered=True)
+        logger.info(
+            "%s: alternation of the antisymmetric part %.2f (lag %d), symmetric %.2f (lag %d)",
+            spec.name, anti.strength, anti.lag, sym.strength, sym.lag,
+        )  # fmt: skip
+        return anti if anti.strength < sym.strength else None
 
     def _usage(self, spec: LevelSpec, model: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ok, features): PCA scores, or motif usage in a window when the level has motifs."""
@@ -340,10 +394,15 @@ class Segmenter:
         ok = np.isfinite(features).all(axis=1) & (parent >= 0)
         codes = np.full(features.shape[0], -1, dtype=np.int16)
         codes[ok] = parent[ok] * model["n_sub"]
+        d = model.get("n_feat", features.shape[1])
         for p, part in model["parts"].items():
             m = ok & (parent == p)
-            if m.any():
-                codes[m] += part["kmeans"].predict(part["pca"].transform(features[m]))
+            if not m.any():
+                continue
+            if "alternation" in part:
+                codes[m] += part["alternation"].project(features[m, d : 2 * d]) > 0
+            else:
+                codes[m] += part["kmeans"].predict(part["pca"].transform(features[m, :d]))
         return ok, codes
 
     def _codes(self, spec: LevelSpec, features: np.ndarray, done: Mapping) -> np.ndarray:
