@@ -5,7 +5,11 @@ same architecture family (receptive field 10, 32 hidden channels), batch size, o
 and number of steps. Prints one JSON line per (library, mode).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/latents_vs_cebra.py --frames 20000 --steps 300
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/latents_vs_cebra.py --quality --seeds 3 \
+        --modes time,behaviour --libs brainbehave,brainbehave[batch],cebra --frames 5000
 
+``--quality`` adds held-out kNN R² (fit on the first 80%, decoded on the last 20%) as
+mean ± sd over ``--seeds`` fits, and seed consistency (mean ± sd over all seed pairs).
 ``--batch-negatives`` adds ours with ``negatives="batch"`` (the other references of the batch
 as negatives: the same batch size and architecture, a third fewer encoder passes).
 """
@@ -78,6 +82,10 @@ def run_cebra(mode, X, y, steps, batch, dim, seed):
     return steps / (time.perf_counter() - t), m.transform(X)
 
 
+def _mean_sd(values: list[float]) -> list[float]:
+    return [round(float(np.mean(values)), 4), round(float(np.std(values)), 4)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--frames", type=int, default=20000)
@@ -86,34 +94,51 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--dim", type=int, default=3)
     p.add_argument("--modes", default="time,behaviour,hybrid")
-    p.add_argument("--quality", action="store_true", help="also decoding + 2-seed consistency")
+    p.add_argument("--quality", action="store_true", help="also decoding + seed consistency")
+    p.add_argument("--seeds", type=int, default=2, help="fits per library and mode (seeds 0..N-1)")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the simulated cells")
+    p.add_argument("--same-seed", action="store_true", help="refit seed 0: same embedding?")
+    p.add_argument("--libs", default="brainbehave,cebra", help="also: brainbehave[batch]")
     p.add_argument(
         "--batch-negatives", action="store_true", help="also ours with negatives='batch'"
     )
     args = p.parse_args()
     torch.set_num_threads(1)
     logging.basicConfig(level=logging.WARNING)
-    X, y = place_cells(args.frames, args.units)
+    X, y = place_cells(args.frames, args.units, args.data_seed)
     split = np.zeros(len(X), dtype=int)
     split[int(0.8 * len(X)) :] = 1
+    known = {
+        "brainbehave": run_ours,
+        # same batch size; the batch's other references as negatives
+        "brainbehave[batch]": partial(run_ours, negatives="batch"),
+        "cebra": run_cebra,
+    }
+    names = args.libs.split(",") + (["brainbehave[batch]"] if args.batch_negatives else [])
     for mode in args.modes.split(","):
-        libs = [("brainbehave", run_ours), ("cebra", run_cebra)]
-        if args.batch_negatives:  # same batch size; the batch's references as negatives
-            libs.insert(1, ("brainbehave[negatives=batch]", partial(run_ours, negatives="batch")))
-        for name, fn in libs:
-            fn(mode, X, y, 5, args.batch, args.dim, 0)  # warm-up: one-time costs not timed
-            rate, emb = fn(mode, X, y, args.steps, args.batch, args.dim, 0)
-            row = {"lib": name, "mode": mode, "it_s": rate}
-            if rate is None:
-                row["error"] = emb
-            elif args.quality:
-                row["knn_r2"] = metrics.decode(emb, y, split, "knn")["r2"]
-                emb2 = fn(mode, X, y, args.steps, args.batch, args.dim, 1)[1]
-                row["seed_consistency"] = metrics.consistency(emb, emb2)
-                if name.startswith("brainbehave"):
-                    row["same_seed_max_abs_diff"] = float(
-                        np.abs(emb - fn(mode, X, y, args.steps, args.batch, args.dim, 0)[1]).max()
-                    )
+        for name in dict.fromkeys(names):
+            fn = partial(known[name], mode, X, y, batch=args.batch, dim=args.dim)
+            fn(steps=5, seed=0)  # warm-up: one-time costs not timed
+            runs = [fn(steps=args.steps, seed=seed) for seed in range(args.seeds)]
+            row = {"lib": name, "mode": mode, "frames": args.frames, "steps": args.steps}
+            row["data_seed"] = args.data_seed
+            if runs[0][0] is None:
+                print(json.dumps({**row, "error": runs[0][1]}), flush=True)
+                continue
+            row["it_s"] = _mean_sd([r[0] for r in runs])
+            if args.quality:
+                embs = [r[1] for r in runs]
+                r2 = [metrics.decode(e, y, split, "knn")["r2"] for e in embs]
+                row["knn_r2"] = _mean_sd(r2)
+                row["chance_r2"] = round(metrics.chance_r2(y, split), 4)
+                row["knn_r2_per_seed"] = [round(v, 4) for v in r2]
+                pairs = [(i, j) for i in range(len(embs)) for j in range(i + 1, len(embs))]
+                if pairs:
+                    cons = [metrics.consistency(embs[i], embs[j]) for i, j in pairs]
+                    row["seed_consistency"] = _mean_sd(cons)
+                if args.same_seed and name.startswith("brainbehave"):
+                    again = fn(steps=args.steps, seed=0)[1]
+                    row["same_seed_max_abs_diff"] = float(np.abs(embs[0] - again).max())
             print(json.dumps(row), flush=True)
 
 
