@@ -37,6 +37,22 @@ def test_fit_returns_self_with_fitted_attributes_and_a_finite_loss(inputs) -> No
     assert est.mean_.shape == (inputs[0].x.shape[1],) and est.sequences_per_s_ > 0
 
 
+def test_missing_keypoints_do_not_blank_the_normalisation(inputs) -> None:
+    # triangulated pose misses points here and there: every channel must keep its scale
+    rng = np.random.default_rng(0)
+    holed = []
+    for inp in inputs:
+        x = inp.x.copy()
+        x[rng.random(x.shape) < 0.05] = np.nan
+        holed.append(type(inp)(**{**vars(inp), "x": x}))
+    est = BehaviourMAE(TINY).fit(holed, 30.0)
+    assert np.isfinite(est.mean_).all() and np.isfinite(est.std_).all()
+    assert (est.std_ > 0).all()
+    z = est._normalise(holed[0].x)
+    assert np.isfinite(z).all() and np.abs(z).mean() > 0.3  # not imputed to 0 everywhere
+    assert min(est.history_) > 1e-3  # reconstructing real inputs, not zeros
+
+
 def test_same_seed_same_training(inputs) -> None:
     a = BehaviourMAE(TINY).fit(inputs, 30.0).history_
     b = BehaviourMAE(TINY).fit(inputs, 30.0).history_
