@@ -93,7 +93,8 @@ def test_behaviour_stage_runs_and_edits_to_the_rule_set_rerun_only_the_rules(
     mae = load_labels(out / "mae_labels.nc")
     assert set(mae.data_vars) == {"activity", "action", "primitive"} and mae.sizes["time"] == 240
     assert (out / "ethogram.png").stat().st_size > 1000
-    assert (tmp_path / "results" / "behaviour" / "mae" / "checkpoint.pt").is_file()
+    # removed once the model is written: a rerun (new pose, new code) trains afresh
+    assert not (tmp_path / "results" / "behaviour" / "mae" / "checkpoint.pt").exists()
 
     rules_file.write_text(rules_file.read_text().replace("above: 200", "above: 210"))
     plan = snakemake(repo, tmp_path, "-n", *args, config=CONFIG)

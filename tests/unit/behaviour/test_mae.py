@@ -53,6 +53,15 @@ def test_missing_keypoints_do_not_blank_the_normalisation(inputs) -> None:
     assert min(est.history_) > 1e-3  # reconstructing real inputs, not zeros
 
 
+def test_a_checkpoint_of_other_data_is_not_resumed(inputs, tmp_path: Path) -> None:
+    ckpt = tmp_path / "checkpoint.pt"
+    BehaviourMAE(TINY).fit(inputs, 30.0, checkpoint=ckpt, checkpoint_every=TINY.steps)
+    assert ckpt.is_file()  # a finished training's checkpoint, at its last step
+    moved = [type(inp)(**{**vars(inp), "x": inp.x[::-1].copy()}) for inp in inputs]
+    fresh = BehaviourMAE(TINY).fit(moved, 30.0).history_
+    assert BehaviourMAE(TINY).fit(moved, 30.0, checkpoint=ckpt).history_ == fresh
+
+
 def test_same_seed_same_training(inputs) -> None:
     a = BehaviourMAE(TINY).fit(inputs, 30.0).history_
     b = BehaviourMAE(TINY).fit(inputs, 30.0).history_

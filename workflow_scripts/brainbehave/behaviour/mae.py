@@ -218,6 +218,15 @@ class Solver:
         return {"loss": float(loss.detach())}
 
 
+def _data_hash(names: Sequence[str], data: Sequence[torch.Tensor]) -> str:
+    """Hash of the normalised training data: a checkpoint resumes only on the same data."""
+    h = hashlib.sha256()
+    for name, x in zip(names, data, strict=True):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(x.numpy()).tobytes())
+    return h.hexdigest()[:16]
+
+
 def config_hash(cfg: MAEConfig, groups: Sequence[Sequence[int]]) -> str:
     """Hash of the model/training config and the input layout (a checkpoint must match it)."""
     text = json.dumps({"cfg": cfg.to_dict(), "groups": [list(g) for g in groups]})
@@ -295,6 +304,7 @@ class BehaviourMAE:
         self.groups_ = inputs[0].groups
         self._normaliser(inputs, valid)
         data = [torch.from_numpy(self._normalise(inp.x)) for inp in inputs]
+        self.data_hash_ = _data_hash([inp.name for inp in inputs], data)
         sampler = WindowSampler(valid, cfg.window, [inp.name for inp in inputs])
         torch.manual_seed(cfg.seed)  # parameter initialisation only; batches use `gen`
         self.model_ = HierarchicalMAE(cfg, [len(g) for g in self.groups_])
@@ -330,6 +340,7 @@ class BehaviourMAE:
             "mean": self.mean_,
             "std": self.std_,
             "history": list(self.history_),
+            "data_hash": getattr(self, "data_hash_", None),
             "version": brainbehave.__version__,
             "step": solver.n_steps if solver else self.n_steps_,
         }
@@ -346,6 +357,13 @@ class BehaviourMAE:
         state = torch.load(path, map_location="cpu", weights_only=False)
         if state.get("config_hash") != config_hash(self.config, self.groups_):
             logger.warning("checkpoint %s is for another config; training from scratch", path)
+            return
+        if state.get("data_hash") != self.data_hash_:
+            logger.warning(
+                "checkpoint %s was trained on other data (sessions or pose changed); training "
+                "from scratch",
+                path,
+            )
             return
         self.model_.load_state_dict(state["weights"])
         solver.optimizer.load_state_dict(state["optimizer"])

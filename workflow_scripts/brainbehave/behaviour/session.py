@@ -111,6 +111,9 @@ def train_mae(
     inputs = [mae_inputs(v, settings.groups) for v in views]
     est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(inputs, views[0].fps, checkpoint)
     est.save(model_out)
+    # A finished training's checkpoint must not be resumed by the next run (new pose or code
+    # would otherwise get the old model back at its last step): it goes once the model is out.
+    Path(checkpoint).unlink(missing_ok=True)
     logger.info(
         "trained %d steps (%.0f sequences/s), final loss %.4f",
         est.n_steps_,
