@@ -29,7 +29,6 @@ from brainbehave.pose2d.analyze import analyze_video
 from brainbehave.pose2d.clean import CleanSettings, clean_pose
 from brainbehave.pose2d.dlc import TrainSettings, train_model
 from brainbehave.pose2d.io import dlc_h5_to_pose
-from brainbehave.pose2d.resume import latest_snapshot
 from brainbehave.synth.cohort import generate_cohort
 from brainbehave.synth.settings import SynthSettings
 from brainbehave.synth.skeleton import KEYPOINTS
@@ -74,7 +73,9 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     assert info["train_rmse"] > 0 and info["test_rmse"] > 0
     assert info["settings"]["net_type"] == "cspnext_s" and info["settings"]["init"] == "scratch"
     assert info["versions"]["deeplabcut"] == "3.0.2"
-    assert list(tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt"))
+    # one snapshot left, the one analysis loads: the resume points were deleted
+    (kept,) = tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
+    assert torch.load(kept, map_location="cpu", weights_only=False)["model"]
     (pose_cfg,) = tiny_model.glob("dlc-models-pytorch/*/*/train/pytorch_config.yaml")
     crop = yaml.safe_load(pose_cfg.read_text())["data"]["train"]["crop_sampling"]
     assert (crop["width"], crop["height"]) == (64, 48) and info["settings"]["crop"] == [64, 48]
@@ -219,8 +220,11 @@ def test_a_killed_training_resumes_from_its_latest_snapshot(
     assert 1 <= info["resumed_from_epoch"] < 6
     assert not work.exists() and (model / "brainbehave_model.json").is_file()
     train_dir = next(model.glob("dlc-models-pytorch/*/*/train"))
-    last = torch.load(latest_snapshot(train_dir)[0], map_location="cpu", weights_only=False)
-    assert last["metadata"]["epoch"] == 6  # the remaining epochs ran, not six more
-    # DeepLabCut's log of the resumed run starts after the snapshot's epoch
+    # DeepLabCut's log of the resumed run starts after the snapshot's epoch and ends at 6:
+    # the remaining epochs ran, not six more
     epochs = pd.read_csv(train_dir / "learning_stats.csv")["step"].tolist()
     assert epochs[-1] == 6 and info["resumed_from_epoch"] + 1 in epochs
+    # of its snapshots (every epoch, last two kept + best) only the one analysis loads is left
+    (kept,) = train_dir.glob("snapshot-*.pt")
+    last = torch.load(kept, map_location="cpu", weights_only=False)
+    assert 1 <= last["metadata"]["epoch"] <= 6

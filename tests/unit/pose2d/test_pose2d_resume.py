@@ -9,7 +9,7 @@ import torch
 
 from brainbehave.errors import ConfigError
 from brainbehave.pose2d.dlc import TrainSettings
-from brainbehave.pose2d.resume import latest_snapshot, training_fingerprint
+from brainbehave.pose2d.resume import latest_snapshot, prune_snapshots, training_fingerprint
 
 
 def _snapshot(folder: Path, name: str) -> Path:
@@ -31,6 +31,30 @@ def test_a_truncated_snapshot_is_deleted_and_the_one_before_used(tmp_path: Path)
     broken.write_bytes(broken.read_bytes()[:20])  # killed while writing
     assert latest_snapshot(tmp_path) == (good, 2)
     assert not broken.exists()
+
+
+@pytest.mark.parametrize(
+    ("names", "kept"),
+    [
+        # DeepLabCut analyses the best snapshot when there is one (index -1), else the last
+        (["snapshot-004.pt", "snapshot-005.pt", "snapshot-best-003.pt"], "snapshot-best-003.pt"),
+        (["snapshot-004.pt", "snapshot-005.pt"], "snapshot-005.pt"),
+    ],
+)
+def test_a_finished_training_keeps_only_the_snapshot_analysis_loads(
+    tmp_path: Path, names: list[str], kept: str
+) -> None:
+    (tmp_path / "pytorch_config.yaml").write_text("method: bu\n")
+    for name in [*names, "snapshot-detector-005.pt"]:
+        _snapshot(tmp_path, name)
+    (tmp_path / "init-scratch.pt").write_bytes(b"")
+    removed = prune_snapshots(tmp_path)
+    left = sorted(p.name for p in tmp_path.glob("*.pt"))
+    assert left == sorted(["init-scratch.pt", "snapshot-detector-005.pt", kept])
+    assert sorted(p.name for p in removed) == sorted(set(names) - {kept})
+    # a project that analyses every snapshot keeps them all
+    _snapshot(tmp_path, "snapshot-009.pt")
+    assert prune_snapshots(tmp_path, "all") == [] and (tmp_path / "snapshot-009.pt").exists()
 
 
 def test_no_snapshot_means_nothing_to_resume(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from brainbehave.pose2d.project import (
     read_project,
     split_indices,
 )
-from brainbehave.pose2d.resume import latest_snapshot, training_fingerprint
+from brainbehave.pose2d.resume import latest_snapshot, prune_snapshots, training_fingerprint
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.weights import check_backbone_weights
 
@@ -349,6 +349,10 @@ def train_model(
         train(config, settings, Path(state["init"]) if state["init"] else None, resume)
     t_train = time.perf_counter() - t0
     metrics = evaluate(config, settings)
+    # the resume points are of no use once training is done (~55 MB each, in the folder and
+    # again in the cacheable archive): keep the snapshot evaluation and analysis load
+    snapshot_index = read_project(config).get("snapshotindex", -1)
+    prune_snapshots(model_folder(config, settings) / "train", snapshot_index)
     info = {
         "project": str(Path(project_dir).absolute()),
         "bodyparts": list(project["bodyparts"]),

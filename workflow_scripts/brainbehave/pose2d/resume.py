@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 if TYPE_CHECKING:
     from brainbehave.pose2d.train_settings import TrainSettings
 
@@ -64,3 +66,40 @@ def training_fingerprint(project_dir: str | Path, settings: TrainSettings) -> st
             digest.update(path.relative_to(project_dir).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def prune_snapshots(train_dir: str | Path, snapshot_index: int | str = -1) -> list[Path]:
+    """Delete a finished training's snapshots that analysis does not use.
+
+    DeepLabCut keeps the last few snapshots (optimizer state included, ~55 MB each for
+    cspnext_s) to resume from, plus the "best" one; a published model needs only the one its
+    analysis and evaluation load (`snapshot_index`, the project's ``snapshotindex``: -1 is the
+    best snapshot when there is one, else the last). Detector snapshots are left alone.
+
+    Returns
+    -------
+    list of Path
+        The deleted snapshots.
+    """
+    from deeplabcut.pose_estimation_pytorch.apis.utils import get_model_snapshots
+    from deeplabcut.pose_estimation_pytorch.task import Task
+
+    if str(snapshot_index).lower() == "all":
+        return []  # the project analyses every snapshot: keep them
+    train_dir = Path(train_dir)
+    method = yaml.safe_load((train_dir / "pytorch_config.yaml").read_text())["method"]
+    (keep,) = get_model_snapshots(snapshot_index, train_dir, Task(method))
+    removed = [
+        path
+        for path in sorted(train_dir.glob("snapshot-*.pt"))
+        if _SNAPSHOT.match(path.name) and path.resolve() != Path(keep.path).resolve()
+    ]
+    for path in removed:
+        path.unlink()
+    logger.info(
+        "kept %s for analysis; deleted %d resume snapshot(s): %s",
+        Path(keep.path).name,
+        len(removed),
+        ", ".join(p.name for p in removed) or "none",
+    )
+    return removed
