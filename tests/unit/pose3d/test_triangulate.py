@@ -116,7 +116,6 @@ def test_bad_shapes_are_refused(scene: Scene) -> None:
         triangulate(scene.uv, np.ones(3), scene.cameras)
 
 
-
 def test_a_view_far_off_still_gives_the_smallest_eigenvector() -> None:
     # One point of the speed benchmark (virtual rig, 6 cameras, 2 px noise, camera 1 moved
     # 60 px): Rayleigh-quotient steps straight from the X4 = 1 start settled on another

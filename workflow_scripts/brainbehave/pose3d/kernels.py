@@ -221,8 +221,9 @@ def _solve_block(m, v, size, n_iter):
     m holds the 10 upper-triangle entries of each matrix (m[k * BLOCK + i]); v (5 x BLOCK) gets
     the eigenvector (rows 0-3) and its Rayleigh quotient (row 4). Starts from the X4 = 1
     solution (adj(M) e4), then one inverse iteration v <- adj(M) v, then Rayleigh-quotient
-    iterations v <- adj(M - sigma I) v, sigma = v'Mv (cubic convergence). The adjugate stays defined when M - sigma I is singular,
-    which is exactly where the iteration is heading. Iterations outside the point loop.
+    iterations v <- adj(M - sigma I) v, sigma = v'Mv (cubic convergence). The adjugate stays
+    defined when M - sigma I is singular, which is exactly where the iteration is heading.
+    Iterations outside the point loop.
     """
     for i in range(size):  # adj(M) e4 (the X4 = 1 solution): the adjugate's last column only
         a00, a01, a02, a03 = m[i], m[BLOCK + i], m[2 * BLOCK + i], m[3 * BLOCK + i]
