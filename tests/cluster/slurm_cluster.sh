@@ -154,13 +154,23 @@ EOF
   chmod 600 "$DIR/etc/slurmdbd.conf"  # slurmdbd refuses a readable config
 }
 
+# Whether the test cluster whose config is $1 (DIR/etc/slurm.conf) still runs its slurmctld.
+# Its folder can outlive it: pytest keeps the last temporary folders of a killed session.
+earlier_cluster_is_up() {
+  local conf=$1 pid
+  [ -e "$conf" ] || return 1
+  grep -q '^ClusterName=brainbehave$' "$conf" || return 0  # not ours: treat as a site's
+  pid=$(cat "$(dirname "$(dirname "$conf")")/run/slurmctld.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
 link_config() {
   local site=/etc/slurm/slurm.conf
   if [ -e "$site" ] || [ -L "$site" ]; then
     if [ "$(readlink "$site" 2>/dev/null)" = "$SLURM_CONF" ]; then return 0; fi
     if [ -L "$site" ] && [[ "$(readlink "$site")" == */etc/slurm.conf ]] \
-      && ! [ -e "$(readlink "$site")" ]; then
-      rm -f "$site"  # a link left by an earlier test cluster that is gone
+      && ! earlier_cluster_is_up "$(readlink "$site")"; then
+      rm -f "$site"  # a link left by an earlier test cluster that is gone or was killed
     else
       log "$site exists (a site SLURM?): not starting a test cluster over it"
       exit 3
