@@ -52,17 +52,32 @@ def tiny_lab(tmp_path_factory) -> Paths:
     return generate_cohort(TINY, tmp_path_factory.mktemp("lab"), jobs=1)
 
 
+TRAIN_LOG: list[str] = []  # the tiny model's training log
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tiny_lab: Paths, tmp_path_factory) -> Path:
-    """A DeepLabCut model trained for one epoch on crops of the tiny cohort's labelled frames."""
+    """A DeepLabCut model trained for one epoch on crops of the tiny cohort's labelled frames.
+
+    Its log (a root handler, as a rule's log) is kept in ``TRAIN_LOG``."""
     out = tmp_path_factory.mktemp("pose2d")
-    train_model(
-        tiny_lab.synth_dlc_project(),
-        out / "model",
-        TrainSettings(epochs=1, batch_size=8, device="cpu", crop=(64, 48)),
-        out / "evaluation.json",
-        keypoints=KEYPOINTS,
-    )
+    root = logging.getLogger()
+    handler, level = logging.FileHandler(out / "train.log"), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        train_model(
+            tiny_lab.synth_dlc_project(),
+            out / "model",
+            TrainSettings(epochs=1, batch_size=8, device="cpu", crop=(64, 48)),
+            out / "evaluation.json",
+            keypoints=KEYPOINTS,
+        )
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+    TRAIN_LOG.append((out / "train.log").read_text())
     return out / "model"
 
 
@@ -73,6 +88,8 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     assert info["train_rmse"] > 0 and info["test_rmse"] > 0
     assert info["settings"]["net_type"] == "cspnext_s" and info["settings"]["init"] == "scratch"
     assert info["versions"]["deeplabcut"] == "3.0.2"
+    # DeepLabCut's training re-configures the root logger: the rule's log still gets ours
+    assert "kept snapshot-" in TRAIN_LOG[0] and "trained cspnext_s" in TRAIN_LOG[0]
     # one snapshot left, the one analysis loads: the resume points were deleted
     (kept,) = tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
     assert torch.load(kept, map_location="cpu", weights_only=False)["model"]

@@ -210,17 +210,42 @@ def train(
         # DeepLabCut trains `epochs` more epochs after the snapshot's own.
         epochs = settings.epochs - done
         logger.info("resuming training from %s (epoch %d of %d)", snapshot, done, settings.epochs)
-    deeplabcut.train_network(
-        str(config_path),
-        shuffle=settings.shuffle,
-        device=resolve_device(settings.device),
-        epochs=epochs,
-        batch_size=settings.batch_size,
-        save_epochs=settings.snapshot_epochs,
-        max_snapshots_to_keep=2,
-        snapshot_path=None if snapshot is None else str(snapshot),
-        pytorch_cfg_updates=updates,
-    )
+    with keep_root_logging():
+        deeplabcut.train_network(
+            str(config_path),
+            shuffle=settings.shuffle,
+            device=resolve_device(settings.device),
+            epochs=epochs,
+            batch_size=settings.batch_size,
+            save_epochs=settings.snapshot_epochs,
+            max_snapshots_to_keep=2,
+            snapshot_path=None if snapshot is None else str(snapshot),
+            pytorch_cfg_updates=updates,
+        )
+
+
+@contextlib.contextmanager
+def keep_root_logging() -> Iterator[None]:
+    """Give the root logger back its handlers and level after DeepLabCut's training.
+
+    DeepLabCut's training calls ``logging.basicConfig(..., force=True)`` to log into the
+    model's ``train.txt``, which removes every other root handler: the rule's log then got no
+    message of ours after training (the "trained ..." summary went to ``train.txt``). On exit
+    the handlers DeepLabCut added are closed and removed and the previous ones restored.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
 
 
 # -- resuming --------------------------------------------------------------------------------
