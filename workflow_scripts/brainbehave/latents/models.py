@@ -101,7 +101,10 @@ class Encoder(nn.Module):
 def offset10(
     n_inputs: Sequence[int], output_dim: int, hidden: int = 32, normalize: bool = True
 ) -> Encoder:
-    """Receptive field of 10 bins (kernel 2, three residual kernel-3 blocks, kernel 3)."""
+    """Receptive field of 10 bins (kernel 2, four residual kernel-3 blocks, 1x1 head).
+
+    cebra's offset10-model has three blocks and a kernel-3 head (same receptive field).
+    """
     return Encoder(n_inputs, hidden, output_dim, 2, (3, 3, 3, 3), normalize)
 
 

@@ -1,0 +1,103 @@
+"""Our contrastive training loop against cebra 0.6.1's, step by step (issue #7).
+
+Same model object (cebra's offset10-model), same initial weights, same batch indices (drawn by
+cebra's own loader): our estimator's objective and solver must follow cebra's solver to float
+tolerance. This pins the loop (window loading, InfoNCE, reduction, Adam) so a gap in decoding
+is looked for in the encoder, its initialisation or the sampler, not here.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import cebra
+import numpy as np
+import pytest
+import torch
+
+from brainbehave.latents import ContrastiveEmbedding
+from brainbehave.latents.data import Batch
+
+STEPS, BATCH = 6, 64
+
+
+class _AsOurEncoder(torch.nn.Module):
+    """cebra's model called as our encoder: (batch, units, window), session -> (b, d, 1)."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, session: int = 0) -> torch.Tensor:
+        out = self.net(x)
+        return out[..., None] if out.dim() == 2 else out
+
+
+class _Replay(ContrastiveEmbedding):
+    """Our estimator, training a given module on given batches of indices."""
+
+    _module: torch.nn.Module
+    _queue: list[Batch]
+
+    def _build(self, encoder, sessions, generator):
+        return _AsOurEncoder(copy.deepcopy(self._module))
+
+    def _batches(self, sampler):
+        return [self._queue.pop(0)]
+
+
+def _cebra_fit(x, y, conditional):
+    torch.manual_seed(0)
+    # cebra's TensorDataset needs an index; the time conditional does not read it
+    dataset = cebra.data.TensorDataset(torch.from_numpy(x), continuous=torch.from_numpy(y))
+    loader = cebra.data.ContinuousDataLoader(
+        dataset, num_steps=STEPS, batch_size=BATCH, conditional=conditional, time_offset=10
+    )
+    model = cebra.models.init("offset10-model", num_neurons=x.shape[1], num_units=32, num_output=3)
+    dataset.configure_for(model)
+    init = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
+    solver = cebra.solver.init(
+        "single-session",
+        model=model,
+        criterion=cebra.models.FixedCosineInfoNCE(temperature=1.0),
+        optimizer=optimizer,
+        tqdm_on=False,
+    )
+    indices = [loader.get_indices(BATCH) for _ in range(STEPS)]
+    model.train()
+    losses = [solver.step(dataset.load_batch(i))["total"] for i in indices]
+    return init, model, indices, losses
+
+
+def _as_ours(i: torch.Tensor, n: int) -> np.ndarray:
+    # cebra's window for i is [clamp(i, 5, n - 5) - 5, +10); ours for j is [j - 4, j + 6)
+    return (torch.clamp(i, 5, n - 5) - 1).numpy().astype(np.int64)
+
+
+@pytest.mark.parametrize("mode", ["time", "behaviour"])
+def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data, mode):
+    x, y = data
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    labels = None if mode == "time" else y
+    init, fitted, indices, cebra_losses = _cebra_fit(
+        x, y, "time" if mode == "time" else "time_delta"
+    )
+    n = len(x)
+    batches = [
+        Batch(0, _as_ours(i.reference, n), _as_ours(i.positive, n), _as_ours(i.negative, n))
+        for i in indices
+    ]
+    ours = _Replay(
+        conditional=mode, steps=STEPS, batch_size=BATCH, learning_rate=3e-4, device="cpu"
+    )
+    ours._module, ours._queue = init, batches
+    ours.fit(x, labels)
+    np.testing.assert_allclose(ours.loss_history_, cebra_losses, atol=1e-5)
+    moved = max(
+        float((a.detach() - b.detach()).abs().max())
+        for a, b in zip(init.parameters(), fitted.parameters(), strict=True)
+    )
+    assert moved > 1e-4  # the weights did move: the comparison below is not trivial
+    for a, b in zip(ours.model_.net.parameters(), fitted.parameters(), strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), atol=1e-5, rtol=1e-4)
