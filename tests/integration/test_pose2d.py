@@ -22,12 +22,13 @@ import torch
 import yaml
 
 from brainbehave.errors import ConfigError, InputDataError
+from brainbehave.logs import rule_logging
 from brainbehave.paths import Paths
 from brainbehave.pose import load_pose, provenance_of, save_pose
 from brainbehave.pose2d.accuracy import session_accuracy
 from brainbehave.pose2d.analyze import analyze_video
 from brainbehave.pose2d.clean import CleanSettings, clean_pose
-from brainbehave.pose2d.dlc import TrainSettings, train_model
+from brainbehave.pose2d.dlc import TrainSettings, output_to_log, train_model
 from brainbehave.pose2d.io import dlc_h5_to_pose
 from brainbehave.synth.cohort import generate_cohort
 from brainbehave.synth.settings import SynthSettings
@@ -59,13 +60,10 @@ TRAIN_LOG: list[str] = []  # the tiny model's training log
 def tiny_model(tiny_lab: Paths, tmp_path_factory) -> Path:
     """A DeepLabCut model trained for one epoch on crops of the tiny cohort's labelled frames.
 
-    Its log (a root handler, as a rule's log) is kept in ``TRAIN_LOG``."""
+    Its log, written as the rule's wrapper writes it, is kept in ``TRAIN_LOG``."""
     out = tmp_path_factory.mktemp("pose2d")
-    root = logging.getLogger()
-    handler, level = logging.FileHandler(out / "train.log"), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    log = out / "train.log"
+    with rule_logging(log), output_to_log(log):
         train_model(
             tiny_lab.synth_dlc_project(),
             out / "model",
@@ -73,11 +71,7 @@ def tiny_model(tiny_lab: Paths, tmp_path_factory) -> Path:
             out / "evaluation.json",
             keypoints=KEYPOINTS,
         )
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        handler.close()
-    TRAIN_LOG.append((out / "train.log").read_text())
+    TRAIN_LOG.append(log.read_text())
     return out / "model"
 
 
@@ -88,8 +82,14 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     assert info["train_rmse"] > 0 and info["test_rmse"] > 0
     assert info["settings"]["net_type"] == "cspnext_s" and info["settings"]["init"] == "scratch"
     assert info["versions"]["deeplabcut"] == "3.0.2"
-    # DeepLabCut's training re-configures the root logger: the rule's log still gets ours
-    assert "kept snapshot-" in TRAIN_LOG[0] and "trained cspnext_s" in TRAIN_LOG[0]
+    # DeepLabCut's training re-configures the root logger: the rule's log still gets ours,
+    # after what DeepLabCut printed (not over it)
+    log = TRAIN_LOG[0]
+    ours = [line for line in log.splitlines() if " INFO brainbehave." in line]
+    assert all(line.startswith(time.strftime("%Y-")) for line in ours)  # whole lines
+    assert any("training dataset:" in line for line in ours)
+    assert "Epoch 1/1" in log and log.index("Epoch 1/1") < log.index("trained cspnext_s")
+    assert "kept snapshot-" in log
     # one snapshot left, the one analysis loads: the resume points were deleted
     (kept,) = tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
     assert torch.load(kept, map_location="cpu", weights_only=False)["model"]
@@ -193,7 +193,7 @@ def test_project_bodyparts_that_differ_stop_training_at_once(
 
 _TRAIN_IN_CHILD = """
 import sys
-from brainbehave.pose2d.dlc import TrainSettings, train_model
+from brainbehave.pose2d.dlc import TrainSettings, output_to_log, train_model
 project, model, work = sys.argv[1:4]
 train_model(project, model, TrainSettings(epochs=6, save_every=1, device="cpu"),
             model + ".json", work_dir=work)

@@ -18,7 +18,12 @@ def rule_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
     """
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    # A fresh log per run, then appended to: what DeepLabCut prints reaches the same file
+    # through another descriptor (pose2d.dlc.output_to_log), and a handler that wrote at its
+    # own offset ("w") overwrote that output. In append mode a handler that a library closed
+    # (logging.basicConfig(force=True)) also reopens when it is put back.
+    log_path.write_text("", encoding="utf-8")
+    handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     old_level = root.level

@@ -1,0 +1,36 @@
+"""The rule log: our records and what libraries print share one file, none overwritten."""
+
+from __future__ import annotations
+
+import logging
+
+from brainbehave.logs import rule_logging
+
+
+def test_records_and_printed_output_interleave_without_overwriting(tmp_path):
+    log = tmp_path / "rule.log"
+    log.write_text("an earlier run\n")
+    with rule_logging(log) as logger:
+        logger.info("first record")
+        # a library printing into the same log through its own descriptor (output_to_log)
+        with open(log, "a", encoding="utf-8", buffering=1) as printed:
+            printed.write("printed by the library\n")
+        logger.info("second record")
+        # a library that re-configures logging closes the root handlers (force=True) ...
+        root = logging.getLogger()
+        ours = list(root.handlers)
+        for handler in ours:
+            root.removeHandler(handler)
+            handler.close()
+        # ... and they are put back (pose2d.dlc.keep_root_logging): records still arrive
+        for handler in ours:
+            root.addHandler(handler)
+        logger.info("after the library")
+    lines = log.read_text().splitlines()
+    assert "an earlier run" not in lines  # a fresh log per run
+    assert [line.split(": ", 1)[-1] for line in lines] == [
+        "first record",
+        "printed by the library",
+        "second record",
+        "after the library",
+    ]
