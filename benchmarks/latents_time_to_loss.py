@@ -21,9 +21,7 @@ import time
 
 import numpy as np
 import torch
-from latents_vs_cebra import place_cells
-
-from brainbehave.latents import ContrastiveEmbedding
+from latents_vs_cebra import cebra_model, ours_model, place_cells
 
 
 def smooth(loss: np.ndarray, window: int) -> np.ndarray:
@@ -35,37 +33,14 @@ def smooth(loss: np.ndarray, window: int) -> np.ndarray:
 
 
 def fit_ours(mode: str, X, y, steps: int, batch: int, dim: int, seed: int):
-    m = ContrastiveEmbedding(
-        conditional=mode,
-        steps=steps,
-        batch_size=batch,
-        output_dim=dim,
-        time_offset=10,
-        learning_rate=3e-4,
-        seed=seed,
-        device="cpu",
-    )
+    m = ours_model(mode, steps, batch, dim, seed)
     t = time.perf_counter()
     m.fit(X, None if mode == "time" else y)
     return time.perf_counter() - t, np.asarray(m.loss_history_, dtype=float)
 
 
 def fit_cebra(mode: str, X, y, steps: int, batch: int, dim: int, seed: int):
-    import cebra
-
-    torch.manual_seed(seed)
-    m = cebra.CEBRA(
-        model_architecture="offset10-model",
-        batch_size=batch,
-        output_dimension=dim,
-        max_iterations=steps,
-        conditional="time" if mode == "time" else "time_delta",
-        time_offsets=10,
-        learning_rate=3e-4,
-        device="cpu",
-        verbose=False,
-        temperature=1.0,
-    )
+    m = cebra_model(mode, steps, batch, dim, seed)
     t = time.perf_counter()
     m.fit(X) if mode == "time" else m.fit(X, y)
     return time.perf_counter() - t, np.asarray(m.solver_.log["total"], dtype=float)

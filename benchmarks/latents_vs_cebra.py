@@ -40,8 +40,9 @@ def place_cells(n_frames: int, n_units: int, seed: int = 0):
     return rng.poisson(rates).astype(np.float32), pos.astype(np.float32)
 
 
-def run_ours(mode, X, y, steps, batch, dim, seed, negatives="sampled"):
-    m = ContrastiveEmbedding(
+def ours_model(mode, steps, batch, dim, seed, negatives="sampled") -> ContrastiveEmbedding:
+    """brainbehave's estimator at the shared settings (offset10, 32 hidden, lr 3e-4, T 1)."""
+    return ContrastiveEmbedding(
         negatives=negatives,
         conditional=mode,
         steps=steps,
@@ -52,17 +53,14 @@ def run_ours(mode, X, y, steps, batch, dim, seed, negatives="sampled"):
         seed=seed,
         device="cpu",
     )
-    t = time.perf_counter()
-    n = int(0.8 * len(X))  # fit on the first 80%, embed everything (test = the last 20%)
-    m.fit(X[:n], None if mode == "time" else y[:n])
-    return steps / (time.perf_counter() - t), m.transform(X)
 
 
-def run_cebra(mode, X, y, steps, batch, dim, seed):
+def cebra_model(mode, steps, batch, dim, seed):
+    """cebra's estimator at the same settings (torch's global seed set: its init uses it)."""
     import cebra
 
     torch.manual_seed(seed)
-    m = cebra.CEBRA(
+    return cebra.CEBRA(
         model_architecture="offset10-model",
         batch_size=batch,
         output_dimension=dim,
@@ -75,6 +73,18 @@ def run_cebra(mode, X, y, steps, batch, dim, seed):
         verbose=False,
         temperature=1.0,
     )
+
+
+def run_ours(mode, X, y, steps, batch, dim, seed, negatives="sampled"):
+    m = ours_model(mode, steps, batch, dim, seed, negatives)
+    t = time.perf_counter()
+    n = int(0.8 * len(X))  # fit on the first 80%, embed everything (test = the last 20%)
+    m.fit(X[:n], None if mode == "time" else y[:n])
+    return steps / (time.perf_counter() - t), m.transform(X)
+
+
+def run_cebra(mode, X, y, steps, batch, dim, seed):
+    m = cebra_model(mode, steps, batch, dim, seed)
     t = time.perf_counter()
     try:
         n = int(0.8 * len(X))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from brainbehave.logs import rule_logging
+from brainbehave.logs import keep_root_logging, rule_logging
 
 
 def test_records_and_printed_output_interleave_without_overwriting(tmp_path):
@@ -16,16 +16,16 @@ def test_records_and_printed_output_interleave_without_overwriting(tmp_path):
         with open(log, "a", encoding="utf-8", buffering=1) as printed:
             printed.write("printed by the library\n")
         logger.info("second record")
-        # a library that re-configures logging closes the root handlers (force=True) ...
-        root = logging.getLogger()
-        ours = list(root.handlers)
-        for handler in ours:
-            root.removeHandler(handler)
-            handler.close()
-        # ... and they are put back (pose2d.dlc.keep_root_logging): records still arrive
-        for handler in ours:
-            root.addHandler(handler)
+        # a library that re-configures logging (DeepLabCut's training) closes and replaces
+        # the root handlers; keep_root_logging puts ours back: records still arrive
+        with keep_root_logging():
+            logging.basicConfig(filename=tmp_path / "library.log", force=True)
+            logger.info("while the library logs")
         logger.info("after the library")
+    assert "while the library logs" in (tmp_path / "library.log").read_text()
+    assert not any(
+        getattr(h, "baseFilename", "").endswith("library.log") for h in logging.getLogger().handlers
+    )  # the library's handler is gone
     lines = log.read_text().splitlines()
     assert "an earlier run" not in lines  # a fresh log per run
     assert [line.split(": ", 1)[-1] for line in lines] == [

@@ -41,3 +41,28 @@ def rule_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
         root.removeHandler(handler)
         root.setLevel(old_level)
         handler.close()
+
+
+@contextlib.contextmanager
+def keep_root_logging() -> Iterator[None]:
+    """Give the root logger back its handlers and level after a library re-configured it.
+
+    DeepLabCut's training calls ``logging.basicConfig(..., force=True)`` to log into the
+    model's ``train.txt``, which closes and removes every other root handler: the rule's log
+    then got no message of ours after training (the "trained ..." summary went to
+    ``train.txt``). On exit the handlers added inside are closed and removed and the previous
+    ones put back (a :func:`rule_logging` handler appends, so it reopens).
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)

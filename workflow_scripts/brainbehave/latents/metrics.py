@@ -68,7 +68,7 @@ def decode(
     return {
         "r2": float(r2_score(y2[test], pred)),
         "median_error": float(np.median(np.linalg.norm(pred - y2[test], axis=1))),
-        "chance_r2": float(r2_score(y2[test], mean)),
+        "chance_r2": chance_r2(y2, split),
         "chance_median_error": float(np.median(np.linalg.norm(mean - y2[test], axis=1))),
     }
 

@@ -31,6 +31,7 @@ import yaml
 from brainbehave import provenance
 from brainbehave.atomic import write_text
 from brainbehave.errors import InputDataError
+from brainbehave.logs import keep_root_logging
 from brainbehave.pose2d.project import (
     check_bodyparts,
     copy_project,
@@ -222,30 +223,6 @@ def train(
             snapshot_path=None if snapshot is None else str(snapshot),
             pytorch_cfg_updates=updates,
         )
-
-
-@contextlib.contextmanager
-def keep_root_logging() -> Iterator[None]:
-    """Give the root logger back its handlers and level after DeepLabCut's training.
-
-    DeepLabCut's training calls ``logging.basicConfig(..., force=True)`` to log into the
-    model's ``train.txt``, which removes every other root handler: the rule's log then got no
-    message of ours after training (the "trained ..." summary went to ``train.txt``). On exit
-    the handlers DeepLabCut added are closed and removed and the previous ones restored.
-    """
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        for handler in list(root.handlers):
-            if handler not in handlers:
-                root.removeHandler(handler)
-                handler.close()
-        for handler in handlers:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        root.setLevel(level)
 
 
 # -- resuming --------------------------------------------------------------------------------
