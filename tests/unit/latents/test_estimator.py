@@ -87,3 +87,37 @@ def test_transform_leaves_the_model_in_train_mode(data):
     model = small(steps=2).fit(x)
     model.transform(x)
     assert model.model_.training
+
+
+@pytest.mark.parametrize("conditional", ["time", "behaviour"])
+def test_whole_session_pass_and_window_batches_train_the_same(data, monkeypatch, conditional):
+    """The two ways `_embed` encodes a batch give the same fit (up to float rounding)."""
+    from brainbehave.latents.models import Encoder
+
+    x, y = data
+    kw = {"conditional": conditional, "steps": 15, "seed": 2, "learning_rate": 1e-2}
+    cost = Encoder.macs
+    fits = {}
+    for path, whole in (("windows", False), ("whole", True)):
+        # a session's cost of 0 (whole always cheaper) or of everything (windows always)
+        def macs(self, length, session=0, whole=whole):
+            rf = self.receptive_field
+            return cost(self, length, session) if length == rf else (0 if whole else 2**62)
+
+        monkeypatch.setattr(Encoder, "macs", macs)
+        model = small(**kw).fit(x, y if conditional != "time" else None)
+        fits[path] = (model.loss_history_, model.transform(x))
+    np.testing.assert_allclose(fits["whole"][0], fits["windows"][0], atol=1e-4)
+    np.testing.assert_allclose(fits["whole"][1], fits["windows"][1], atol=1e-3)
+
+
+def test_the_cheaper_pass_is_chosen_by_multiply_accumulates():
+    from brainbehave.latents.models import get_model
+
+    enc = get_model("offset10")([100], 3, hidden=32)
+    # kernel-2 input layer on 9 bins, four kernel-3 blocks on 7, 5, 3, 1 bins, 1x1 head
+    window = 9 * 100 * 32 * 2 + (7 + 5 + 3 + 1) * 32 * 32 * 3 + 32 * 3
+    assert enc.macs(enc.receptive_field) == window
+    # 1,536 windows (batch 512: reference, positive, negative): the whole session of 5,000
+    # bins costs less, of 20,000 bins more
+    assert enc.macs(5000 + 9) < 1536 * window < enc.macs(20000 + 9)

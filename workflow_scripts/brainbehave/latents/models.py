@@ -84,11 +84,26 @@ class Encoder(nn.Module):
         self.n_inputs = tuple(int(n) for n in n_inputs)
         self.output_dim = int(output_dim)
         self.receptive_field = int(input_kernel + sum(k - 1 for k in trunk_kernels))
+        self._kernels = (int(input_kernel), *(int(k) for k in trunk_kernels))
 
     @property
     def left(self) -> int:
         """Bins of context before the embedded bin (the rest of the window lies after it)."""
         return (self.receptive_field - 1) // 2
+
+    def macs(self, length: int, session: int = 0) -> int:
+        """Multiply-accumulates of one forward pass over ``length`` bins (counting the weights).
+
+        ``macs(receptive_field)`` is the cost of one window; ``macs(T + receptive_field - 1)``
+        the cost of a whole padded session of T bins (each bin's embedding at once).
+        """
+        hidden = self.trunk[0].conv.in_channels if len(self.trunk) else self.head.in_channels
+        out = length - self._kernels[0] + 1
+        total = out * self.n_inputs[session] * hidden * self._kernels[0]
+        for k in self._kernels[1:]:
+            out -= k - 1
+            total += out * hidden * hidden * k
+        return total + out * hidden * self.output_dim
 
     def forward(self, x: torch.Tensor, session: int = 0) -> torch.Tensor:
         """(batch, units, window) → (batch, output_dim, window - receptive_field + 1)."""
