@@ -245,3 +245,33 @@ def test_a_killed_training_resumes_from_its_latest_snapshot(
     (kept,) = train_dir.glob("snapshot-*.pt")
     last = torch.load(kept, map_location="cpu", weights_only=False)
     assert 1 <= last["metadata"]["epoch"] <= 6
+
+
+def test_mixed_precision_channels_last_training_keeps_float32_weights(
+    tiny_lab: Paths, tmp_path: Path
+) -> None:
+    from deeplabcut.pose_estimation_pytorch.apis import training as dlc_training
+
+    factory = dlc_training.build_training_runner
+    log = tmp_path / "train.log"
+    settings = TrainSettings(
+        epochs=1, batch_size=8, device="cpu", crop=(64, 48), autocast=True, channels_last=True
+    )
+    with rule_logging(log), output_to_log(log):
+        train_model(
+            tiny_lab.synth_dlc_project(),
+            tmp_path / "model",
+            settings,
+            tmp_path / "evaluation.json",
+            keypoints=KEYPOINTS,
+        )
+    assert dlc_training.build_training_runner is factory  # nothing stays patched
+    assert "in mixed precision (bfloat16 forward) in channels-last memory layout" in (
+        log.read_text()
+    )
+    info = json.loads((tmp_path / "evaluation.json").read_text())
+    assert info["settings"]["autocast"] and info["settings"]["channels_last"]
+    assert np.isfinite(info["test_rmse"]) and info["test_rmse"] > 0
+    (kept,) = (tmp_path / "model").glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
+    weights = torch.load(kept, map_location="cpu", weights_only=False)["model"]
+    assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float32}

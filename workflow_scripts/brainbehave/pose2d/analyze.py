@@ -8,12 +8,10 @@ truncated or empty video fails with a message naming the session, camera and fil
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -21,6 +19,7 @@ import yaml
 from brainbehave.errors import InputDataError
 from brainbehave.pose2d.dlc import model_folder, model_info, resolve_device, set_threads
 from brainbehave.pose2d.project import set_project_path
+from brainbehave.pose2d.runtime import channels_last_inference
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.video import VideoInfo, check_video
 
@@ -96,7 +95,7 @@ def analyze_video(
         work = Path(tmp).absolute()
         config = _config_for(model_dir)
         inference = _inference_config(config, shuffle) if autocast else None
-        with _channels_last_runner(channels_last):
+        with channels_last_inference(channels_last):
             _run_dlc(
                 config, info, work, shuffle, batch_size, device, labeled_video is not None,
                 inference,
@@ -121,30 +120,6 @@ def _inference_config(config: Path, shuffle: int) -> dict:
     inference = dict(pose_cfg.get("inference") or {})
     inference["autocast"] = {"enabled": True}
     return inference
-
-
-@contextlib.contextmanager
-def _channels_last_runner(enabled: bool) -> Iterator[None]:
-    """While open, DeepLabCut's pose inference runners hold their model channels-last."""
-    if not enabled:
-        yield
-        return
-    import torch
-    from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
-
-    original = dlc_utils.get_pose_inference_runner
-
-    def channels_last_runner(*args, **kwargs):
-        runner = original(*args, **kwargs)
-        runner.model.to(memory_format=torch.channels_last)
-        logger.info("inference model in channels-last memory layout")
-        return runner
-
-    dlc_utils.get_pose_inference_runner = channels_last_runner
-    try:
-        yield
-    finally:
-        dlc_utils.get_pose_inference_runner = original
 
 
 def _run_dlc(

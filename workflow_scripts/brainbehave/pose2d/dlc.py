@@ -40,6 +40,7 @@ from brainbehave.pose2d.project import (
     split_indices,
 )
 from brainbehave.pose2d.resume import latest_snapshot, prune_snapshots, training_fingerprint
+from brainbehave.pose2d.runtime import training_runtime
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.weights import check_backbone_weights
 
@@ -211,7 +212,7 @@ def train(
         # DeepLabCut trains `epochs` more epochs after the snapshot's own.
         epochs = settings.epochs - done
         logger.info("resuming training from %s (epoch %d of %d)", snapshot, done, settings.epochs)
-    with keep_root_logging():
+    with keep_root_logging(), training_runtime(settings.autocast, settings.channels_last):
         deeplabcut.train_network(
             str(config_path),
             shuffle=settings.shuffle,

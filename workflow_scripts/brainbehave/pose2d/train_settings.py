@@ -52,6 +52,13 @@ class TrainSettings:
     save_every
         Keep a snapshot (with the optimizer state) every this many epochs, so a killed training
         resumes from the latest one (None: about ten per training).
+    autocast
+        Train in mixed precision: the network's forward pass in bfloat16 (weights, gradients,
+        optimizer and loss stay float32; bfloat16 needs no loss scaling). DeepLabCut has no
+        setting for it in training.
+    channels_last
+        Hold the network in channels-last memory layout (NHWC) while training, which oneDNN's
+        CPU convolutions run faster.
     """
 
     net_type: str = "cspnext_s"
@@ -68,6 +75,8 @@ class TrainSettings:
     scaling: tuple[float, float] | None = None
     crop: tuple[int, int] | None = None
     save_every: int | None = None
+    autocast: bool = False
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
