@@ -266,9 +266,8 @@ def test_mixed_precision_channels_last_training_keeps_float32_weights(
             keypoints=KEYPOINTS,
         )
     assert dlc_training.build_training_runner is factory  # nothing stays patched
-    assert "in mixed precision (bfloat16 forward) in channels-last memory layout" in (
-        log.read_text()
-    )
+    said = "in mixed precision (bfloat16 backbone, float32 heads) in channels-last memory layout"
+    assert said in log.read_text()
     info = json.loads((tmp_path / "evaluation.json").read_text())
     assert info["settings"]["autocast"] and info["settings"]["channels_last"]
     assert np.isfinite(info["test_rmse"]) and info["test_rmse"] > 0

@@ -53,9 +53,9 @@ class TrainSettings:
         Keep a snapshot (with the optimizer state) every this many epochs, so a killed training
         resumes from the latest one (None: about ten per training).
     autocast
-        Train in mixed precision: the network's forward pass in bfloat16 (weights, gradients,
-        optimizer and loss stay float32; bfloat16 needs no loss scaling). DeepLabCut has no
-        setting for it in training.
+        Train in mixed precision: the backbone's forward pass in bfloat16; heads, loss,
+        gradients, optimizer and weights stay float32 (bfloat16 needs no loss scaling).
+        DeepLabCut has no setting for it in training.
     channels_last
         Hold the network in channels-last memory layout (NHWC) while training, which oneDNN's
         CPU convolutions run faster.
