@@ -2,7 +2,8 @@
 # generative), fitted on the cohort's aligned sessions, and each model's trust scorecard.
 # Labels come from the aligned datasets (the behaviour stage's); the virtual lab's ground truth
 # (continuous behaviour, true latents; its labels only where an aligned dataset has none) is
-# read beside them. A killed fit resumes from PATHS.latents_checkpoints on rerun.
+# read beside them. A killed fit resumes from PATHS.latents_checkpoints on rerun. Each fit is one
+# archive (cacheable), unpacked to the folder that latents_score and neural_nwb read.
 from brainbehave.latents.plan import LatentsPlan, ModelSpec
 
 LATENTS = config["latents"]
@@ -28,15 +29,16 @@ rule latents_fit:
         aligned=LATENTS_PLAN.aligned(),
         truth=LATENTS_PLAN.truths(),
     output:
-        # one multiext (model, then one embedding per session): Snakemake's cache accepts it
-        multiext(
-            PATHS.latents_dir("{model}"), *PATHS.latents_fit_suffixes(LATENTS_PLAN.keys())
-        ),
+        # one file per model, not one per session (each session's neural_nwb reading those made
+        # planning quadratic in sessions); an archive, not a folder: the cache restores a
+        # folder with a stale time stamp (snakemake#3097). latents_unpack unpacks it.
+        PATHS.latents_fit_archive("{model}"),
     log:
         PATHS.model_log("latents_fit", "{model}"),
     params:
         spec=LATENTS_PLAN.spec_of,
         sessions=LATENTS_PLAN.session_names(),
+        members=LATENTS_PLAN.fit_members(),  # the model, then the embeddings in sheet order
         device="auto" if LATENTS["gpu"] else "cpu",
         checkpoints=PATHS.latents_checkpoints("{model}"),
         checkpoint_every=LATENTS["checkpoint_every"],
@@ -53,18 +55,42 @@ rule latents_fit:
         "scripts/latents_fit.py"
 
 
+rule latents_unpack:
+    wildcard_constraints:
+        model=ID,
+    input:
+        PATHS.latents_fit_archive("{model}"),
+    output:
+        directory(PATHS.latents_fit_dir("{model}")),
+    log:
+        PATHS.model_log("latents_unpack", "{model}"),
+    params:
+        members=LATENTS_PLAN.fit_members(),
+        code=code_hash(["latents/fit_archive", "errors"]),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        "../envs/latents.yaml"
+    script:
+        "scripts/latents_unpack.py"
+
+
 rule latents_score:
     wildcard_constraints:
         model=ID,
     input:
-        model=PATHS.latents_model("{model}"),
-        embeddings=LATENTS_PLAN.embeddings_of,
+        fit=PATHS.latents_fit_dir("{model}"),
     output:
         scorecard=PATHS.latents_scorecard("{model}"),
         plot=PATHS.latents_plot("{model}"),
     log:
         PATHS.model_log("latents_score", "{model}"),
     params:
+        # the files inside the fit folder
+        model=PATHS.latents_model("{model}"),
+        embeddings=LATENTS_PLAN.embeddings("{model}"),
         code=LATENTS_CODE,
     threads: 1
     resources:

@@ -84,7 +84,7 @@ rule neural_nwb:
         pose2d=NEURAL_PLAN.pose2d_inputs,
         pose3d=PATHS.pose3d("{subject}", "{session}"),
         labels=NEURAL_PLAN.labels_inputs,
-        latents=NEURAL_PLAN.latents_inputs,
+        latents=NEURAL_PLAN.latents_inputs(),
     output:
         PATHS.neural_derived_nwb("{subject}", "{session}"),
     log:
@@ -93,6 +93,7 @@ rule neural_nwb:
         cameras=NEURAL_PLAN.camera_names,
         label_sources=NEURAL_PLAN.label_sources,
         latent_models=NEURAL_PLAN.latent_models,
+        latent_files=NEURAL_PLAN.latents_files,
         # the virtual lab's skeleton; a cohort from sheets gets nodes without edges
         skeleton_edges=SYNTH_EDGES if USE_SYNTH else [],
         naive_start_ok=NEURAL["naive_start_ok"],

@@ -23,8 +23,9 @@ with rule_logging(snakemake.log[0]):
     fit_cohort(
         spec,
         sessions,
-        snakemake.output[0],  # one multiext: the model, then the embeddings in session order
-        list(snakemake.output[1:]),
+        snakemake.output[0],  # one archive: the model and the embeddings in session order
+        snakemake.params.members[0],
+        list(snakemake.params.members[1:]),
         device=snakemake.params.device,
         checkpoints=Checkpoints(
             Path(snakemake.params.checkpoints), int(snakemake.params.checkpoint_every)

@@ -10,8 +10,8 @@ with rule_logging(snakemake.log[0]):
 
     torch.set_num_threads(snakemake.threads)
     score_model(
-        list(snakemake.input.embeddings),
-        snakemake.input.model,
+        list(snakemake.params.embeddings),  # files inside input.fit, the fit's one output
+        snakemake.params.model,
         snakemake.output.scorecard,
         snakemake.output.plot,
     )

@@ -15,7 +15,8 @@ with rule_logging(snakemake.log[0]):
         pose2d=dict(zip(params.cameras, inputs.pose2d, strict=True)),
         pose3d=inputs.pose3d,
         labels=dict(zip(params.label_sources, inputs.labels, strict=True)),
-        latents=dict(zip(params.latent_models, inputs.latents, strict=True)),
+        # the session's embedding file inside each model's fit folder (inputs.latents)
+        latents=dict(zip(params.latent_models, params.latent_files, strict=True)),
         skeleton_edges=[tuple(edge) for edge in params.skeleton_edges],
         naive_start_ok=params.naive_start_ok,
         provenance={

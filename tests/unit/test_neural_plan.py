@@ -55,8 +55,11 @@ def test_behaviour_and_latent_inputs_follow_cameras_sources_and_models() -> None
         "res/behaviour/rat01/ses01/rules_labels.nc",
         "res/behaviour/rat01/ses01/mae_labels.nc",
     ]
-    assert plan.latents_inputs(W) == [
-        "res/latents/contrastive/rat01.ses01.embedding.nc",
-        "res/latents/pivae/rat01.ses01.embedding.nc",
+    # one input per model (its fit folder); the session's file inside it goes in as a param
+    assert plan.latents_inputs() == ["res/latents/contrastive/fit", "res/latents/pivae/fit"]
+    assert plan.latents_files(W) == [
+        "res/latents/contrastive/fit/rat01.ses01.embedding.nc",
+        "res/latents/pivae/fit/rat01.ses01.embedding.nc",
     ]
-    assert NeuralPlan(SESSIONS, VIDEOS, Paths()).latents_inputs(W) == []
+    no_models = NeuralPlan(SESSIONS, VIDEOS, Paths())
+    assert no_models.latents_inputs() == [] and no_models.latents_files(W) == []

@@ -1,4 +1,5 @@
-"""The cacheable rules' outputs: each is one multiext whose files are the Paths they name."""
+"""The cacheable rules' outputs: one multiext whose files are the Paths they name, or one
+folder holding them."""
 
 from __future__ import annotations
 
@@ -26,10 +27,17 @@ def test_pose2d_train_outputs_are_the_model_archive_and_the_evaluation_beside_it
     assert P.pose2d_model() + suffixes["evaluation"] == P.pose2d_evaluation()
 
 
-def test_latents_fit_outputs_are_the_model_then_each_embedding() -> None:
+def test_latents_fit_output_is_one_archive_of_the_folder_holding_each_embedding() -> None:
+    folder = P.latents_fit_dir("m")
+    assert folder == "res/latents/m/fit" and P.latents_fit_archive("m") == folder + ".tar"
     keys = [("rat01", "ses01"), ("rat02", "ses_1")]
-    files = [P.latents_dir("m") + s for s in P.latents_fit_suffixes(keys)]
-    assert files == [P.latents_model("m"), *(P.latents_embedding("m", *k) for k in keys)]
-    assert all("/" not in s for s in P.latents_fit_suffixes(keys))  # multiext refuses "/"
+    files = [P.latents_model("m"), *(P.latents_embedding("m", *k) for k in keys)]
+    assert [f.rsplit("/", 1)[0] for f in files] == [folder] * 3
+    assert len(set(files)) == 3
     # IDs may hold "_" but not ".": subject a_b/session c and a/b_c stay two files
     assert P.latents_embedding("m", "a_b", "c") != P.latents_embedding("m", "a", "b_c")
+    # Snakemake clears the unpacked folder before a rerun: checkpoints, scorecard, plot and the
+    # archive lie outside it (a killed fit must find its checkpoints)
+    others = ("checkpoints", "scorecard", "plot", "fit_archive")
+    for other in (getattr(P, f"latents_{name}")("m") for name in others):
+        assert not other.startswith(folder + "/") and other.startswith("res/latents/m/")

@@ -101,7 +101,7 @@ def test_excluded_broken_session_is_left_out_of_a_real_run(repo: Path, tmp_path:
     # the cohort-level outputs exist and cover the remaining sessions only
     card = json.loads((work / PATHS.latents_scorecard(MODEL)).read_text())
     assert sorted(card["sessions"]) == [f"rat01/{s}" for s in KEPT]
-    embeddings = sorted(p.name for p in (work / PATHS.latents_dir(MODEL)).glob("*.embedding.nc"))
+    embeddings = sorted(p.name for p in (work / PATHS.latents_fit_dir(MODEL)).glob("*.nc"))
     assert embeddings == [f"rat01.{s}.embedding.nc" for s in KEPT]
     report = (work / PATHS.report_html()).read_text()
     assert f"Left out by cohort.exclude: rat01/{BROKEN}." in report

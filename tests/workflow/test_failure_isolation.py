@@ -90,7 +90,7 @@ def test_excluded_session_is_left_out_of_cohort_level_rules(
         },
         "pose2d": {"dlc_project": str(synth_cohort / "dlc_project")},
     }
-    targets = [PATHS.latents_model("contrastive"), PATHS.report_html()]
+    targets = [PATHS.latents_fit_dir("contrastive"), PATHS.report_html()]
     run = run_snakemake(repo, tmp_path, "-n", "--cores", "1", *targets, config=config)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]

@@ -105,7 +105,7 @@ def test_killed_fit_resumes_from_the_saved_step(
     repo: Path, tmp_path: Path, shared_data: Path
 ) -> None:
     _cohort(tmp_path, shared_data / "eks_fly_3cam/calibration.toml")
-    target = f"results/latents/{MODEL}/model.pt"
+    target = f"results/latents/{MODEL}/fit.tar"
     run = run_snakemake(repo, tmp_path, "-n", *ONLY, target, config=CONFIG)  # writes the config
     assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
 

@@ -41,7 +41,11 @@ def test_dry_run_plans_one_fit_and_one_scorecard_per_model(repo: Path, tmp_path:
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert out.count("rule latents_fit:") == 3 and out.count("rule latents_score:") == 3
-    assert "results/latents/pivae/rat02.ses02.embedding.nc" in out
+    # one output per fit (an archive), unpacked to one folder that the scorecard reads
+    assert out.count("rule latents_unpack:") == 3
+    assert "output: results/latents/pivae/fit.tar\n" in out
+    assert "input: results/latents/pivae/fit\n" in out
+    assert ".embedding.nc" not in out
 
 
 def test_latents_rules_are_lint_clean(repo: Path, tmp_path: Path) -> None:
@@ -62,7 +66,7 @@ def test_misspelt_or_misplaced_model_setting_is_named(repo: Path, tmp_path: Path
 
 
 def test_gpu_switch_adds_the_gpu_resource(repo: Path, tmp_path: Path) -> None:
-    target = "results/latents/contrastive/model.pt"
+    target = "results/latents/contrastive/fit"
     run = run_snakemake(
         repo, tmp_path, "-n", "--cores", "2", target, config={"latents": {"gpu": True}}
     )
@@ -85,12 +89,18 @@ def test_tiny_cohort_is_fitted_and_scored(repo: Path, tmp_path: Path) -> None:
     assert summary["seed_consistency"] is not None and summary["identifiability_r2"] is not None
     assert "time_shifted" in card["sessions"]["rat01/ses01"]["null_controls"]
     assert (tmp_path / "results/latents/tiny/embeddings.png").stat().st_size > 1000
+    fit = (tmp_path / "results/latents/tiny/fit").iterdir()  # Snakemake adds a hidden stamp
+    assert sorted(p.name for p in fit if not p.name.startswith(".")) == [
+        "model.pt",
+        "rat01.ses01.embedding.nc",
+        "rat02.ses01.embedding.nc",
+    ]
 
 
 def test_discrete_label_model_and_checkpoint_setting_are_accepted(repo: Path, tmp_path: Path):
     levels = {"kind": "contrastive", "conditional": "discrete", "levels": ["label_rules_action"]}
     config = {"latents": {"checkpoint_every": 50, "models": {"levels": levels}}}
-    target = "results/latents/levels/model.pt"
+    target = "results/latents/levels/fit"
     run = run_snakemake(repo, tmp_path, "-n", "--cores", "2", target, config=config)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "rule latents_fit:" in run.stdout + run.stderr

@@ -42,8 +42,11 @@ def test_dry_run_plans_sync_align_and_derived_nwb_per_session(repo: Path, tmp_pa
     assert run.returncode == 0, out
     assert out.count("rule neural_sync:") == 4 and out.count("rule neural_align:") == 4
     assert out.count("rule neural_nwb:") == 4
-    # the derived NWB waits for every enabled latent model's embedding of its session
-    assert "results/latents/pivae/rat01.ses01.embedding.nc" in out
+    # the derived NWB waits for every enabled latent model's fit folder (one input per model,
+    # not one per session: planning stays linear in sessions)
+    inputs = [job.split("\n", 2)[1] for job in out.split("rule neural_nwb:")[1:]]
+    assert all("results/latents/pivae/fit" in line for line in inputs)
+    assert all(".embedding.nc" not in line for line in inputs)
 
 
 def test_neural_rules_are_lint_clean(repo: Path, tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ Two separate working folders hold the same inputs and the same config; both run 
 the cacheable rules; the second takes them from the cache instead of running those rules, as
 its log shows: the behaviour MAE (both folders hold the same 3D pose, byte for byte), the
 DeepLabCut model and every video's 2D pose (both run the same virtual lab), and a latent model
-with its embeddings (both hold the same aligned sessions).
+with its embeddings, as one archive (both hold the same aligned sessions).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -160,22 +161,33 @@ def test_second_cohort_folder_takes_a_latent_model_and_its_embeddings_from_the_c
     first, second = tmp_path / "lab_a", tmp_path / "lab_b"
     _aligned_cohort(first, shared_data / "eks_fly_3cam/calibration.toml")
     shutil.copytree(first, second)  # the same aligned sessions and sheets, byte for byte
-    outputs = [PATHS.latents_model("tiny")] + [
-        PATHS.latents_embedding("tiny", subject, "ses01") for subject in ("rat01", "rat02")
-    ]
-    # only the fit runs: the sheets' NWB and video files are placeholders
-    only = "--allowed-rules=latents_fit"
+    # one cached output per model: the fit archive (the model and every session's embeddings)
+    archive, fit = PATHS.latents_fit_archive("tiny"), PATHS.latents_fit_dir("tiny")
+    # only the fit (and its unpacking) runs: the sheets' NWB and video files are placeholders
+    only = ("--allowed-rules", "latents_fit", "latents_unpack")
     run_a = run_snakemake(
-        repo, first, "--cores", "1", only, outputs[0], "--cache", config=LATENTS_CONFIG
+        repo, first, "--cores", "1", archive, *only, "--cache", config=LATENTS_CONFIG
     )
     assert run_a.returncode == 0, (run_a.stdout + run_a.stderr)[-4000:]
     assert _ran(first, PATHS.model_log("latents_fit", "tiny"))
+    assert f"Moving output file {archive} to cache." in run_a.stderr
+    # the second lab's files are newer than the first lab's fit, as when it aligns its sessions
+    # later: a cached folder would now look older than its inputs (snakemake#3097)
+    for path in second.rglob("*"):
+        os.utime(path)
     run_b = run_snakemake(
-        repo, second, "--cores", "1", only, outputs[0], "--cache", config=LATENTS_CONFIG
+        repo, second, "--cores", "1", fit, *only, "--cache", config=LATENTS_CONFIG
     )
     assert run_b.returncode == 0, (run_b.stdout + run_b.stderr)[-4000:]
-    for path in outputs:
-        assert f"Moving output file {path} to cache." in run_a.stderr
-        assert f"Symlinking output file {path} from cache." in run_b.stderr
-        assert (second / path).resolve() == (first / path).resolve()
+    assert f"Symlinking output file {archive} from cache." in run_b.stderr
+    assert (second / archive).resolve() == (first / archive).resolve()
     assert not _ran(second, PATHS.model_log("latents_fit", "tiny"))
+    # unpacked there: the model and both sessions' embeddings
+    files = [PATHS.latents_model("tiny")] + [
+        PATHS.latents_embedding("tiny", subject, "ses01") for subject in ("rat01", "rat02")
+    ]
+    assert all((second / path).stat().st_size > 0 for path in files)
+    again = run_snakemake(
+        repo, second, "-n", "--cores", "1", fit, *only, "--cache", config=LATENTS_CONFIG
+    )
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]

@@ -199,6 +199,7 @@ def test_latent_model_parameter_reruns_that_model_and_what_reads_it(
     # and the report are rewritten; the other models and every upstream stage are untouched
     assert _jobs(out) == {
         ("latents_fit", "contrastive"),
+        ("latents_unpack", "contrastive"),
         ("latents_score", "contrastive"),
         *{("neural_nwb", s) for s in sessions},
         ("report_cohort", ""),

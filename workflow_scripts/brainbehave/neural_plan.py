@@ -107,8 +107,13 @@ class NeuralPlan:
             for source in self.label_sources
         ]
 
-    def latents_inputs(self, wildcards: Any) -> list[str]:
-        """The session's embedding of every enabled latent model (order of ``latent_models``)."""
+    def latents_inputs(self) -> list[str]:
+        """Every enabled latent model's fit folder (order of ``latent_models``): one input per
+        model, the same for every session, so planning stays linear in sessions."""
+        return [self.paths.latents_fit_dir(model) for model in self.latent_models]
+
+    def latents_files(self, wildcards: Any) -> list[str]:
+        """The session's embedding file inside each fit folder of :meth:`latents_inputs`."""
         return [
             self.paths.latents_embedding(model, wildcards.subject, wildcards.session)
             for model in self.latent_models

@@ -199,34 +199,39 @@ class Paths:
         return f"{self.results}/behaviour/mae/segmenter.pkl"
 
     # -- latents --
-    def latents_dir(self, model: str) -> str:
-        """Folder of one latent model, ending in ``/`` (``latents_fit``'s ``multiext`` prefix)."""
-        return f"{self.results}/latents/{model}/"
+    def latents_fit_archive(self, model: str) -> str:
+        """``latents_fit``'s one output (cacheable): a ``.tar`` of :meth:`latents_fit_dir`."""
+        return f"{self.results}/latents/{model}/fit.tar"
 
-    def latents_fit_suffixes(self, sessions: list[tuple[str, str]]) -> list[str]:
-        """``latents_fit``'s outputs as suffixes of `latents_dir`: the model, then one
-        embedding per (subject, session) in that order (one cacheable ``multiext``)."""
-        return ["model.pt", *(f"{subject}.{session}.embedding.nc" for subject, session in sessions)]
+    def latents_fit_dir(self, model: str) -> str:
+        """The fit unpacked (``latents_unpack``): the model and every session's embeddings, one
+        folder per model, which the rules that read them take as input (one input per model
+        keeps planning linear in sessions)."""
+        return f"{self.results}/latents/{model}/fit"
 
     def latents_model(self, model: str) -> str:
-        """Fitted latent model(s) of the cohort (first seed; weights, spec, version), torch."""
-        return self.latents_dir(model) + self.latents_fit_suffixes([])[0]
+        """Fitted latent model(s) of the cohort (first seed; weights, spec, version), torch.
+
+        Inside :meth:`latents_fit_dir`: rules take that folder as input, not this file.
+        """
+        return f"{self.latents_fit_dir(model)}/model.pt"
 
     def latents_embedding(self, model: str, subject: str, session: str) -> str:
         """A session's embeddings (seed, time, dim), null controls and behaviour (netCDF).
 
-        Flat in the model's folder (``multiext`` suffixes hold no ``/``); IDs hold no ``.``,
+        Inside :meth:`latents_fit_dir` (rules take that folder as input); IDs hold no ``.``,
         so ``<subject>.<session>`` names one session unambiguously.
         """
-        return self.latents_dir(model) + self.latents_fit_suffixes([(subject, session)])[1]
+        return f"{self.latents_fit_dir(model)}/{subject}.{session}.embedding.nc"
 
     def latents_scorecard(self, model: str) -> str:
         """The model's trust scorecard (JSON)."""
         return f"{self.results}/latents/{model}/scorecard.json"
 
     def latents_checkpoints(self, model: str) -> str:
-        """Folder of the model's resumable fit checkpoints (not a rule output: a rerun finds
-        them; removed once the fit's outputs are written)."""
+        """Folder of the model's resumable fit checkpoints (not a rule output, and outside
+        :meth:`latents_fit_dir`, which Snakemake clears before a rerun: a rerun finds them;
+        removed once the fit's outputs are written)."""
         return f"{self.results}/latents/{model}/checkpoints"
 
     def latents_plot(self, model: str) -> str:

@@ -9,7 +9,14 @@ import xarray as xr
 from aligned_cells import save_aligned_cells
 
 from brainbehave.errors import ConfigError, InputDataError
-from brainbehave.latents.pipeline import ModelSpec, fit_cohort, load_models, read_session
+from brainbehave.latents.fit_archive import unpack_fit
+from brainbehave.latents.pipeline import (
+    Checkpoints,
+    ModelSpec,
+    fit_cohort,
+    load_models,
+    read_session,
+)
 from brainbehave.latents.scorecard import score_model
 
 
@@ -33,7 +40,7 @@ def test_missing_behaviour_variable_lists_the_available_ones(tmp_path, make_cell
         "m", {"kind": "contrastive", "conditional": "behaviour"}, {"behaviour": "speed"}
     )
     with pytest.raises(InputDataError, match=r"no behaviour variable 'speed'.*\['position'\]"):
-        fit_cohort(spec, [session], tmp_path / "m.pt", [tmp_path / "e.nc"], device="cpu")
+        fit_cohort(spec, [session], tmp_path / "fit.tar", "m.pt", ["e.nc"], device="cpu")
 
 
 def test_cohort_fit_and_scorecard(tmp_path, make_cells):
@@ -46,14 +53,17 @@ def test_cohort_fit_and_scorecard(tmp_path, make_cells):
     settings = {"kind": "contrastive", "conditional": "behaviour", "steps": 60}
     settings.update(batch_size=64, learning_rate=1e-2)
     spec = ModelSpec.from_config("beh", settings, {"seeds": [0, 1], "behaviour": "position"})
-    outs = [tmp_path / "e0.nc", tmp_path / "e1.nc"]
-    fit_cohort(spec, sessions, tmp_path / "m.pt", outs, device="cpu")
+    archive, fit = tmp_path / "fit.tar", tmp_path / "fit"
+    fit_cohort(spec, sessions, archive, "m.pt", ["e0.nc", "e1.nc"], device="cpu")
+    unpack_fit(archive, fit, ["m.pt", "e0.nc", "e1.nc"])
+    assert sorted(p.name for p in fit.iterdir()) == ["e0.nc", "e1.nc", "m.pt"]  # no temp files
+    outs = [fit / "e0.nc", fit / "e1.nc"]
     emb = xr.load_dataset(outs[1], engine="h5netcdf")
     assert emb["embedding"].shape == (2, 1200, 3) and emb.sizes["unit"] == 24  # silent unit dropped
     assert {"embedding_null_time_shifted", "embedding_null_shuffled_labels"} <= set(emb)
-    _, models = load_models(tmp_path / "m.pt")
+    _, models = load_models(fit / "m.pt")
     assert len(models) == 1 and models[0].n_features_in_ == [30, 24]
-    card = score_model(outs, tmp_path / "m.pt", tmp_path / "card.json", tmp_path / "plot.png")
+    card = score_model(outs, fit / "m.pt", tmp_path / "card.json", tmp_path / "plot.png")
     assert json.loads((tmp_path / "card.json").read_text())["summary"] == card["summary"]
     s = card["summary"]
     assert s["knn_r2"] > s["null_time_shifted_knn_r2"]
@@ -63,6 +73,25 @@ def test_cohort_fit_and_scorecard(tmp_path, make_cells):
         "missing_frames",
     }
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_a_fit_that_fails_while_writing_leaves_no_archive_but_its_checkpoints(tmp_path, make_cells):
+    session = read_session(aligned(make_cells, tmp_path / "a.nc", 0), None, "rat01/ses01")
+    settings = {"kind": "contrastive", "steps": 4, "batch_size": 32}
+    spec = ModelSpec.from_config("m", settings, {"null_controls": False})
+    archive, checkpoints = tmp_path / "fit.tar", Checkpoints(tmp_path / "checkpoints", every=2)
+    # the embedding's folder would be the model file: writing it fails after the model is saved
+    with pytest.raises(OSError):
+        fit_cohort(spec, [session], archive, "m.pt", ["m.pt/e.nc"], "cpu", None, checkpoints)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nc", "checkpoints"]  # no temp
+    assert list(checkpoints.folder.glob("seed0-*.pt"))  # a rerun resumes from them
+    # names that would land outside the fit folder are refused before any fit
+    with pytest.raises(ValueError, match="relative path inside the fit folder"):
+        fit_cohort(spec, [session], archive, "m.pt", ["../e.nc"], "cpu")
+    fit_cohort(spec, [session], archive, "m.pt", ["e.nc"], "cpu", None, checkpoints)
+    assert not checkpoints.folder.exists()  # removed once the archive is written
+    unpack_fit(archive, tmp_path / "fit", ["m.pt", "e.nc"])
+    assert xr.load_dataset(tmp_path / "fit/e.nc", engine="h5netcdf")["embedding"].shape[0] == 1
 
 
 def test_plan_lists_targets_and_truths_in_sheet_order():
@@ -77,7 +106,13 @@ def test_plan_lists_targets_and_truths_in_sheet_order():
     spec = ModelSpec.from_config("m", {"kind": "hybrid"}, {})
     plan = LatentsPlan(sessions=sheet, paths=Paths(), models={"m": spec})
     assert plan.truths() == ["a.h5", "b.h5"]
-    assert plan.embeddings("m")[1] == "results/latents/m/rat02.ses01.embedding.nc"
+    assert plan.embeddings("m")[1] == "results/latents/m/fit/rat02.ses01.embedding.nc"
+    # the fit archive's names: the files' paths inside the fit folder, the model first
+    assert plan.fit_members() == [
+        "model.pt",
+        "rat01.ses01.embedding.nc",
+        "rat02.ses01.embedding.nc",
+    ]
     assert plan.targets() == [
         "results/latents/m/scorecard.json",
         "results/latents/m/embeddings.png",

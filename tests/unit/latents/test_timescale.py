@@ -10,6 +10,7 @@ import xarray as xr
 from aligned_cells import save_aligned_cells
 
 from brainbehave.errors import InputDataError
+from brainbehave.latents.fit_archive import unpack_fit
 from brainbehave.latents.groundtruth import with_truth
 from brainbehave.latents.pipeline import Checkpoints, ModelSpec, fit_cohort, read_session
 from brainbehave.latents.scorecard import score_model
@@ -59,9 +60,11 @@ def test_discrete_model_is_fitted_and_scored_per_level(tmp_path, make_cells):
     assert (sessions[0].behaviour["label_rules_action"] == -1).sum() == 40  # bins kept
     settings = {"kind": "contrastive", "conditional": "discrete", "steps": 80, "batch_size": 64}
     spec = ModelSpec.from_config("levels", {**settings, "learning_rate": 1e-2}, {"seeds": [0]})
-    outs = [tmp_path / "e1.nc", tmp_path / "e2.nc"]
+    fit = tmp_path / "fit"
+    outs = [fit / "e1.nc", fit / "e2.nc"]
     ckpts = Checkpoints(tmp_path / "ckpt", every=20)
-    fit_cohort(spec, sessions, tmp_path / "m.pt", outs, device="cpu", checkpoints=ckpts)
+    fit_cohort(spec, sessions, tmp_path / "fit.tar", "m.pt", ["e1.nc", "e2.nc"], "cpu", None, ckpts)
+    unpack_fit(tmp_path / "fit.tar", fit)
     assert not ckpts.folder.exists()  # removed once the outputs are written
     emb = xr.load_dataset(outs[0], engine="h5netcdf")
     assert emb["embedding"].dims == ("level", "seed", "time", "dim")
@@ -71,7 +74,7 @@ def test_discrete_model_is_fitted_and_scored_per_level(tmp_path, make_cells):
         "label_rules_activity",
     ]
     assert emb["embedding_null_shuffled_labels"].shape == (3, 1200, 3)
-    card = score_model(outs, tmp_path / "m.pt", tmp_path / "card.json", tmp_path / "plot.png")
+    card = score_model(outs, fit / "m.pt", tmp_path / "card.json", tmp_path / "plot.png")
     session = card["sessions"]["rat01/s1"]
     skill = session["timescale"]["skill"]
     # the levels the place cells encode beat the unrelated one, and their shuffled-label nulls
@@ -90,8 +93,10 @@ def test_self_supervised_fit_reports_the_level_carried_best(tmp_path, make_cells
     spec = ModelSpec.from_config(
         "t", {"kind": "contrastive", "steps": 80, "batch_size": 64, "learning_rate": 1e-2}, {}
     )
-    fit_cohort(spec, [session], tmp_path / "m.pt", [tmp_path / "e.nc"], device="cpu")
-    card = score_model([tmp_path / "e.nc"], tmp_path / "m.pt", tmp_path / "c.json")
+    fit = tmp_path / "fit"
+    fit_cohort(spec, [session], tmp_path / "fit.tar", "m.pt", ["e.nc"], device="cpu")
+    unpack_fit(tmp_path / "fit.tar", fit)
+    card = score_model([fit / "e.nc"], fit / "m.pt", tmp_path / "c.json")
     scale = card["sessions"]["rat01/s1"]["timescale"]
     assert set(scale["skill"]) == {
         "label_mae_primitive",
@@ -108,9 +113,9 @@ def test_discrete_model_without_labels_says_what_to_do(tmp_path, make_cells):
     session = read_session(aligned(make_cells, tmp_path / "a.nc", 0), None, "rat01/ses01")
     spec = ModelSpec.from_config("d", {"kind": "contrastive", "conditional": "discrete"}, {})
     with pytest.raises(InputDataError, match="no label variable in common"):
-        fit_cohort(spec, [session], tmp_path / "m.pt", [tmp_path / "e.nc"], device="cpu")
+        fit_cohort(spec, [session], tmp_path / "fit.tar", "m.pt", ["e.nc"], device="cpu")
     spec = ModelSpec.from_config(
         "d", {"kind": "contrastive", "conditional": "discrete", "levels": ["label_x"]}, {}
     )
     with pytest.raises(InputDataError, match=r"asks for label variables \['label_x'\]"):
-        fit_cohort(spec, [session], tmp_path / "m.pt", [tmp_path / "e.nc"], device="cpu")
+        fit_cohort(spec, [session], tmp_path / "fit.tar", "m.pt", ["e.nc"], device="cpu")

@@ -2,11 +2,12 @@
 
 One model name in the config → one spec (:class:`ModelSpec`). ``latents_fit`` fits it on the
 cohort (one multi-session model, or one model per session) for every seed, plus the null
-controls (labels block-shuffled, neural data time-shifted), and writes one embedding file per
-session (netCDF: ``embedding`` (seed, time, dim), ``embedding_null_<control>``, the behaviour
-used, ``split`` and, for the virtual lab, the true latents). A model with
-``conditional: discrete`` is fitted once per behaviour label level (timescale mapping): its
-embeddings gain a leading ``level`` dimension.
+controls (labels block-shuffled, neural data time-shifted), and writes one archive (the rule's
+one output, whole or not at all: :mod:`brainbehave.latents.fit_archive`) holding the model and
+one embedding file per session (netCDF: ``embedding`` (seed, time, dim),
+``embedding_null_<control>``, the behaviour used, ``split`` and, for the virtual lab, the true
+latents). A model with ``conditional: discrete`` is fitted once per behaviour label level
+(timescale mapping): its embeddings gain a leading ``level`` dimension.
 
 Every fit writes a resumable checkpoint under the model's checkpoint folder, named by the fit
 (level, seed or null control) and a fingerprint of its data and spec, so a killed job resumes
@@ -32,6 +33,7 @@ import xarray as xr
 from brainbehave.align import load_aligned
 from brainbehave.atomic import atomic_path, write_netcdf
 from brainbehave.errors import InputDataError
+from brainbehave.latents.fit_archive import check_member, packed_to
 from brainbehave.latents.groundtruth import (
     LabelLevel,
     aligned_behaviour,
@@ -247,18 +249,28 @@ def null_inputs(
 def fit_cohort(
     spec: ModelSpec,
     sessions: Sequence[SessionData],
-    model_out: str | os.PathLike,
-    embedding_outs: Sequence[str | os.PathLike],
+    archive: str | os.PathLike,
+    model_name: str,
+    embedding_names: Sequence[str],
     device: str = "auto",
     provenance: Mapping[str, Any] | None = None,
     checkpoints: Checkpoints | None = None,
 ) -> None:
     """Fit every seed (and the null controls), save the seed-0 model(s) and the embeddings.
 
-    A discrete model repeats this for each label level (:func:`levels_of`); its saved models
+    Parameters
+    ----------
+    archive
+        The ``.tar`` to write (``Paths.latents_fit_archive``): whole, or not at all.
+    model_name, embedding_names
+        The model's and each session's (``sessions`` order) file names in the archive: their
+        paths inside ``Paths.latents_fit_dir``, where ``latents_unpack`` puts them.
+
+    A discrete model repeats the fits for each label level (:func:`levels_of`); its saved models
     are those of the first level. ``checkpoints`` makes every fit resumable (see the module
-    docstring); the folder is removed once the outputs are written.
+    docstring); the checkpoint folder is removed once the archive is written.
     """
+    names = [check_member(n) for n in (model_name, *embedding_names)]
     sessions = [drop_silent(s) for s in sessions]
     levels: list[str | None] = levels_of(spec, sessions) if spec.discrete else [None]
     per_level, first_models = [], None
@@ -266,24 +278,25 @@ def fit_cohort(
         per_seed, nulls, models = _fit_level(spec, sessions, level, device, checkpoints)
         per_level.append((per_seed, nulls))
         first_models = first_models or models
-    _save_models(first_models, spec, sessions, model_out, levels[0])
-    for i, (session, out) in enumerate(zip(sessions, embedding_outs, strict=True)):
-        embedding = np.stack([np.stack([emb[i] for emb in seeds]) for seeds, _ in per_level])
-        session_nulls = {
-            k: np.stack([nulls[k][i] for _, nulls in per_level]) for k in per_level[0][1]
-        }
-        if not spec.discrete:  # no level dimension
-            embedding = embedding[0]
-            session_nulls = {k: v[0] for k, v in session_nulls.items()}
-        ds = embedding_dataset(
-            session,
-            embedding,
-            session_nulls,
-            spec,
-            provenance,
-            None if not spec.discrete else levels,
-        )
-        write_netcdf(ds, out)
+    with packed_to(archive) as folder:
+        _save_models(first_models, spec, sessions, folder / names[0], levels[0])
+        for i, (session, name) in enumerate(zip(sessions, names[1:], strict=True)):
+            embedding = np.stack([np.stack([emb[i] for emb in seeds]) for seeds, _ in per_level])
+            session_nulls = {
+                k: np.stack([nulls[k][i] for _, nulls in per_level]) for k in per_level[0][1]
+            }
+            if not spec.discrete:  # no level dimension
+                embedding = embedding[0]
+                session_nulls = {k: v[0] for k, v in session_nulls.items()}
+            ds = embedding_dataset(
+                session,
+                embedding,
+                session_nulls,
+                spec,
+                provenance,
+                None if not spec.discrete else levels,
+            )
+            write_netcdf(ds, folder / name)
     if checkpoints is not None and checkpoints.folder.is_dir():
         shutil.rmtree(checkpoints.folder)
 

@@ -169,12 +169,18 @@ class LatentsPlan:
         return truths if len(truths) == len(self.sessions) else []
 
     def embeddings(self, model: str) -> list[str]:
-        """Every session's embedding file of one model (``{model}`` patterns allowed)."""
+        """Every session's embedding file of one model, inside its fit folder, in sheet order
+        (``{model}`` patterns allowed: the latent rules' params)."""
         return [self.paths.latents_embedding(model, s, j) for s, j in self.keys()]
 
-    def embeddings_of(self, wildcards: Any) -> list[str]:
-        """Input function: the embeddings of the rule's ``{model}``."""
-        return self.embeddings(wildcards.model)
+    def fit_members(self) -> list[str]:
+        """The model's and every session's embedding file (sheet order) as paths inside the
+        fit folder: their names in the fit archive (the same for every model)."""
+        folder = self.paths.latents_fit_dir("{model}") + "/"
+        files = [self.paths.latents_model("{model}"), *self.embeddings("{model}")]
+        if not all(f.startswith(folder) for f in files):
+            raise ValueError(f"Paths puts a fit file outside {folder}: {files[:2]}...")
+        return [f.removeprefix(folder) for f in files]
 
     def spec_of(self, wildcards: Any) -> dict[str, Any]:
         """Params function: the spec of the rule's ``{model}`` as a plain dict."""
