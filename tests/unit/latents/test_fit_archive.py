@@ -42,7 +42,7 @@ def test_unpack_names_the_archive_when_it_is_not_a_fit_of_these_sessions(tmp_pat
     with packed_to(archive) as folder:
         (folder / "model.pt").write_bytes(b"weights")
     with pytest.raises(
-        InputDataError, match=r"fit.tar lacks 1 of the fit's files.*run latents_fit"
+        InputDataError, match=r"fit.tar lacks 1 of the files it should hold.*run latents_fit"
     ):
         unpack_fit(archive, tmp_path / "fit", ["model.pt", "rat02.ses01.embedding.nc"])
     assert not (tmp_path / "fit").exists()

@@ -3,29 +3,20 @@
 ``latents_fit`` declares one output per model so that planning stays linear in sessions (a
 file per session, read by each session's ``neural_nwb``, made Snakemake's DAG build quadratic).
 That output is this archive rather than a folder so that Snakemake's between-workflow cache
-can hold it: Snakemake 9.15 restores a cached *directory* with the first run's
-``.snakemake_timestamp`` (snakemake/snakemake#3097), so in a second cohort folder whose inputs
-are newer the restored folder looks older than them and the job fails ("clock skew"). The
-folder the other rules read is unpacked from the archive by ``latents_unpack``, as
-``pose2d_unpack`` does for the DeepLabCut model. The archive is not compressed: embeddings and
-binned counts are floats that compress poorly, and packing stays a matter of seconds.
+can hold it (:mod:`brainbehave.folder_archive` says why). The folder the other rules read is
+unpacked from the archive by ``latents_unpack``, as ``pose2d_unpack`` does for the DeepLabCut
+model.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import shutil
-import tarfile
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from brainbehave.atomic import atomic_path
-from brainbehave.errors import InputDataError
-
-logger = logging.getLogger(__name__)
+from brainbehave.folder_archive import pack_folder, unpack_folder
 
 
 def check_member(name: str) -> str:
@@ -56,10 +47,7 @@ def packed_to(archive: str | os.PathLike) -> Iterator[Path]:
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{archive.stem}.", dir=archive.parent) as tmp:
         yield Path(tmp)
-        with atomic_path(archive) as out, tarfile.open(out, "w") as tar:
-            for entry in sorted(Path(tmp).iterdir()):
-                tar.add(entry, arcname=entry.name)
-    logger.info("packed the fit into %s (%.1f MB)", archive, archive.stat().st_size / 1e6)
+        pack_folder(tmp, archive)
 
 
 def unpack_fit(
@@ -81,22 +69,4 @@ def unpack_fit(
     InputDataError
         The archive is not a tar file, or lacks a required file.
     """
-    archive, folder = Path(archive), Path(folder)
-    if not tarfile.is_tarfile(archive):
-        raise InputDataError(
-            f"{archive} is not a tar archive; delete it and run latents_fit again."
-        )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{folder.name}.", dir=folder.parent) as tmp:
-        unpacked = Path(tmp) / folder.name
-        with tarfile.open(archive) as tar:
-            if missing := sorted(set(required) - set(tar.getnames())):
-                raise InputDataError(
-                    f"{archive} lacks {len(missing)} of the fit's files ({missing[:3]}...): it "
-                    "was written for other sessions; delete it and run latents_fit again."
-                )
-            tar.extractall(unpacked, filter="data")  # refuses absolute paths and links out
-        if folder.exists():  # Snakemake clears its outputs before a job; a direct call may not
-            shutil.rmtree(folder)
-        os.replace(unpacked, folder)
-    logger.info("unpacked %s to %s", archive, folder)
+    unpack_folder(archive, folder, "latents_fit", required)

@@ -4,23 +4,19 @@
 between-workflow cache can hold it: Snakemake 9.15 restores a cached *directory* with the
 first run's ``.snakemake_timestamp`` (snakemake/snakemake#3097), which makes the folder look
 older than its inputs (a "clock skew" error, then a retraining on every run). The folder
-DeepLabCut reads is unpacked from the archive by ``pose2d_unpack`` in every cohort folder.
-The archive is not compressed: the snapshots (almost all of its size) are float weights that
-do not compress, and packing stays a matter of seconds.
+DeepLabCut reads is unpacked from the archive by ``pose2d_unpack`` in every cohort folder
+(:mod:`brainbehave.folder_archive`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from brainbehave.atomic import atomic_path
 from brainbehave.errors import InputDataError
+from brainbehave.folder_archive import pack_folder, unpack_folder
 from brainbehave.pose2d.dlc import TrainSettings, train_model
 from brainbehave.pose2d.project import set_project_path
 
@@ -68,13 +64,7 @@ def pack_model(model_dir: str | Path, archive: str | Path) -> None:
     archive
         The ``.tar`` to write.
     """
-    model_dir = Path(model_dir)
-    with atomic_path(archive) as tmp, tarfile.open(tmp, "w") as tar:
-        for entry in sorted(model_dir.iterdir()):
-            tar.add(entry, arcname=entry.name)
-    logger.info(
-        "packed %s into %s (%.1f MB)", model_dir, archive, Path(archive).stat().st_size / 1e6
-    )
+    pack_folder(model_dir, archive)
 
 
 def unpack_model(archive: str | Path, model_dir: str | Path) -> None:
@@ -95,23 +85,14 @@ def unpack_model(archive: str | Path, model_dir: str | Path) -> None:
     InputDataError
         The archive is not a tar file or holds no DeepLabCut ``config.yaml``.
     """
-    archive, model_dir = Path(archive), Path(model_dir).absolute()
-    if not tarfile.is_tarfile(archive):
-        raise InputDataError(
-            f"{archive} is not a tar archive; delete it and run pose2d_train again."
-        )
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{model_dir.name}.", dir=model_dir.parent) as tmp:
-        folder = Path(tmp) / model_dir.name
-        with tarfile.open(archive) as tar:
-            tar.extractall(folder, filter="data")  # refuses absolute paths and links out
+    model_dir = Path(model_dir).absolute()
+
+    def point_project_here(folder: Path) -> None:
         config = folder / "config.yaml"
         if not config.is_file():
             raise InputDataError(
                 f"{archive} holds no DeepLabCut config.yaml; delete it and run pose2d_train again."
             )
         set_project_path(config, model_dir)
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        os.replace(folder, model_dir)
-    logger.info("unpacked %s to %s", archive, model_dir)
+
+    unpack_folder(archive, model_dir, "pose2d_train", finish=point_project_here)
