@@ -115,7 +115,7 @@ def test_channels_last_analysis_matches_and_says_so(
 ) -> None:
     video = tiny_lab.synth_video("rat01", "ses01", "camA")
     analyze_video(tiny_model, video, tmp_path / "nchw.h5")
-    with caplog.at_level(logging.INFO, logger="brainbehave.pose2d.analyze"):
+    with caplog.at_level(logging.INFO, logger="brainbehave.pose2d"):
         analyze_video(tiny_model, video, tmp_path / "nhwc.h5", channels_last=True)
     assert "channels-last" in caplog.text  # DeepLabCut's runner factory was wrapped
     from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
