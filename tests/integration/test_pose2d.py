@@ -247,7 +247,7 @@ def test_a_killed_training_resumes_from_its_latest_snapshot(
     assert 1 <= last["metadata"]["epoch"] <= 6
 
 
-def test_mixed_precision_channels_last_training_keeps_float32_weights(
+def test_mixed_precision_channels_last_training_with_a_loader_process(
     tiny_lab: Paths, tmp_path: Path
 ) -> None:
     from deeplabcut.pose_estimation_pytorch.apis import training as dlc_training
@@ -255,7 +255,13 @@ def test_mixed_precision_channels_last_training_keeps_float32_weights(
     factory = dlc_training.build_training_runner
     log = tmp_path / "train.log"
     settings = TrainSettings(
-        epochs=1, batch_size=8, device="cpu", crop=(64, 48), autocast=True, channels_last=True
+        epochs=1,
+        batch_size=8,
+        device="cpu",
+        crop=(64, 48),
+        autocast=True,
+        channels_last=True,
+        workers=1,
     )
     with rule_logging(log), output_to_log(log):
         train_model(
@@ -274,3 +280,5 @@ def test_mixed_precision_channels_last_training_keeps_float32_weights(
     (kept,) = (tmp_path / "model").glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
     weights = torch.load(kept, map_location="cpu", weights_only=False)["model"]
     assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float32}
+    (pose_cfg,) = (tmp_path / "model").glob("dlc-models-pytorch/*/*/train/pytorch_config.yaml")
+    assert yaml.safe_load(pose_cfg.read_text())["train_settings"]["dataloader_workers"] == 1

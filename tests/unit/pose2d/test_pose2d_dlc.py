@@ -39,6 +39,8 @@ def test_settings_refuse_unknown_keys_and_bad_values() -> None:
         TrainSettings(init="imagenet")
     with pytest.raises(ConfigError, match="train_fraction must lie in"):
         TrainSettings(train_fraction=1.0)
+    with pytest.raises(ConfigError, match="workers must be >= 0"):
+        TrainSettings(workers=-1)
 
 
 def test_bodyparts_that_differ_from_the_config_are_named() -> None:

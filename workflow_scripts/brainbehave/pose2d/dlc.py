@@ -173,6 +173,7 @@ def train(
     updates: dict[str, Any] = {
         "data.train.crop_sampling": None,  # the default pads small frames to 448 px
         "train_settings.seed": settings.seed,
+        "train_settings.dataloader_workers": settings.workers,
         # Evaluate every few epochs so DeepLabCut keeps its "best" snapshot.
         "runner.eval_interval": max(1, settings.epochs // 5),
         # Snapshots keep the optimizer's state: a killed training resumes where it stopped.

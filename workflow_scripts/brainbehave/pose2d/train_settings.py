@@ -59,6 +59,9 @@ class TrainSettings:
     channels_last
         Hold the network in channels-last memory layout (NHWC) while training, which oneDNN's
         CPU convolutions run faster.
+    workers
+        Processes that load and augment training images while the network trains
+        (DeepLabCut's ``dataloader_workers``; 0: the training process does it between steps).
     """
 
     net_type: str = "cspnext_s"
@@ -77,6 +80,7 @@ class TrainSettings:
     save_every: int | None = None
     autocast: bool = False
     channels_last: bool = False
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -103,6 +107,8 @@ class TrainSettings:
                 f"pose2d.train.crop must be [width, height] of at least 32 px, or null; got "
                 f"{self.crop!r}."
             )
+        if self.workers < 0:
+            raise ConfigError(f"pose2d.train.workers must be >= 0, got {self.workers!r}.")
         if self.save_every is not None and self.save_every < 1:
             raise ConfigError(f"pose2d.train.save_every must be >= 1, got {self.save_every!r}.")
 
