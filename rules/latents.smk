@@ -17,7 +17,7 @@ LATENTS_PLAN = LatentsPlan(
     },
 )
 # Code of the package that the latent rules run: part of params, so an edit reruns them.
-LATENTS_CODE = code_hash(["latents", "align", "truth", "errors"])
+LATENTS_CODE = code_hash(["latents", "folder_archive", "align", "truth", "errors"])
 
 STAGE_TARGETS.append(LATENTS_PLAN.targets)
 
@@ -66,7 +66,7 @@ rule latents_unpack:
         PATHS.model_log("latents_unpack", "{model}"),
     params:
         members=LATENTS_PLAN.fit_members(),
-        code=code_hash(["latents/fit_archive", "errors"]),
+        code=code_hash(["folder_archive", "errors"]),
     threads: 1
     resources:
         mem_mb=1000,

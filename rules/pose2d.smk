@@ -7,7 +7,7 @@ from brainbehave.synth.skeleton import KEYPOINTS as SYNTH_KEYPOINTS
 
 POSE2D = config["pose2d"]
 # Code of the package that the pose2d rules run: part of params, so an edit reruns them.
-POSE2D_CODE = code_hash(["pose2d", "pose", "paths"])
+POSE2D_CODE = code_hash(["pose2d", "folder_archive", "pose", "paths"])
 # Bodyparts expected downstream: the config's, else the virtual lab's (empty: the project's).
 POSE2D_KEYPOINTS = list(POSE2D["keypoints"]) or (list(SYNTH_KEYPOINTS) if USE_SYNTH else [])
 POSE2D_GPU = int(POSE2D["gpu"])

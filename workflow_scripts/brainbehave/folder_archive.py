@@ -4,9 +4,11 @@ Snakemake's between-workflow cache holds files: Snakemake 9.15 restores a cached
 with the first run's ``.snakemake_timestamp`` (snakemake/snakemake#3097), so in a second cohort
 folder whose inputs are newer the restored folder looks older than them ("clock skew", then a
 rerun every time). So the cached rules (``pose2d_train``, ``latents_fit``) write an archive and
-an unpack rule makes the folder the other rules read. Packing and unpacking are whole or not
-at all; archives are not compressed (float weights and arrays barely compress, and packing
-stays a matter of seconds).
+an unpack rule (``pose2d_unpack``, ``latents_unpack``) makes the folder the other rules read.
+``latents_fit``'s archive is also what keeps planning linear in sessions: one output per model,
+where a file per session, read by each session's ``neural_nwb``, made the DAG build quadratic.
+Packing and unpacking are whole or not at all; archives are not compressed (float weights and
+arrays barely compress, and packing stays a matter of seconds).
 """
 
 from __future__ import annotations
@@ -16,13 +18,45 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 from brainbehave.atomic import atomic_path
 from brainbehave.errors import InputDataError
 
 logger = logging.getLogger(__name__)
+
+
+def check_member(name: str) -> str:
+    """``name`` if it is a relative path inside the archived folder.
+
+    Raises
+    ------
+    ValueError
+        For an absolute name or one with ``..`` (it would be written outside the folder).
+    """
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ValueError(
+            f"File name {name!r} must be a relative path inside the archived folder "
+            "(built from Paths, e.g. Paths.latents_fit_dir / latents_model / latents_embedding)."
+        )
+    return name
+
+
+@contextmanager
+def packed_to(archive: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder; packed to ``archive`` if the block succeeds.
+
+    The archive appears whole or not at all (a failed or killed job leaves none); the folder
+    lies beside the archive (same disk) and is removed in any case.
+    """
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{archive.stem}.", dir=archive.parent) as tmp:
+        yield Path(tmp)
+        pack_folder(tmp, archive)
 
 
 def pack_folder(folder: str | os.PathLike, archive: str | os.PathLike) -> None:

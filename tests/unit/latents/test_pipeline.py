@@ -9,7 +9,7 @@ import xarray as xr
 from aligned_cells import save_aligned_cells
 
 from brainbehave.errors import ConfigError, InputDataError
-from brainbehave.latents.fit_archive import unpack_fit
+from brainbehave.folder_archive import unpack_folder
 from brainbehave.latents.pipeline import (
     Checkpoints,
     ModelSpec,
@@ -55,7 +55,7 @@ def test_cohort_fit_and_scorecard(tmp_path, make_cells):
     spec = ModelSpec.from_config("beh", settings, {"seeds": [0, 1], "behaviour": "position"})
     archive, fit = tmp_path / "fit.tar", tmp_path / "fit"
     fit_cohort(spec, sessions, archive, "m.pt", ["e0.nc", "e1.nc"], device="cpu")
-    unpack_fit(archive, fit, ["m.pt", "e0.nc", "e1.nc"])
+    unpack_folder(archive, fit, "latents_fit", ["m.pt", "e0.nc", "e1.nc"])
     assert sorted(p.name for p in fit.iterdir()) == ["e0.nc", "e1.nc", "m.pt"]  # no temp files
     outs = [fit / "e0.nc", fit / "e1.nc"]
     emb = xr.load_dataset(outs[1], engine="h5netcdf")
@@ -86,11 +86,11 @@ def test_a_fit_that_fails_while_writing_leaves_no_archive_but_its_checkpoints(tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.nc", "checkpoints"]  # no temp
     assert list(checkpoints.folder.glob("seed0-*.pt"))  # a rerun resumes from them
     # names that would land outside the fit folder are refused before any fit
-    with pytest.raises(ValueError, match="relative path inside the fit folder"):
+    with pytest.raises(ValueError, match="relative path inside the archived folder"):
         fit_cohort(spec, [session], archive, "m.pt", ["../e.nc"], "cpu")
     fit_cohort(spec, [session], archive, "m.pt", ["e.nc"], "cpu", None, checkpoints)
     assert not checkpoints.folder.exists()  # removed once the archive is written
-    unpack_fit(archive, tmp_path / "fit", ["m.pt", "e.nc"])
+    unpack_folder(archive, tmp_path / "fit", "latents_fit", ["m.pt", "e.nc"])
     assert xr.load_dataset(tmp_path / "fit/e.nc", engine="h5netcdf")["embedding"].shape[0] == 1
 
 

@@ -10,7 +10,7 @@ import xarray as xr
 from aligned_cells import save_aligned_cells
 
 from brainbehave.errors import InputDataError
-from brainbehave.latents.fit_archive import unpack_fit
+from brainbehave.folder_archive import unpack_folder
 from brainbehave.latents.groundtruth import with_truth
 from brainbehave.latents.pipeline import Checkpoints, ModelSpec, fit_cohort, read_session
 from brainbehave.latents.scorecard import score_model
@@ -64,7 +64,7 @@ def test_discrete_model_is_fitted_and_scored_per_level(tmp_path, make_cells):
     outs = [fit / "e1.nc", fit / "e2.nc"]
     ckpts = Checkpoints(tmp_path / "ckpt", every=20)
     fit_cohort(spec, sessions, tmp_path / "fit.tar", "m.pt", ["e1.nc", "e2.nc"], "cpu", None, ckpts)
-    unpack_fit(tmp_path / "fit.tar", fit)
+    unpack_folder(tmp_path / "fit.tar", fit, "latents_fit")
     assert not ckpts.folder.exists()  # removed once the outputs are written
     emb = xr.load_dataset(outs[0], engine="h5netcdf")
     assert emb["embedding"].dims == ("level", "seed", "time", "dim")
@@ -95,7 +95,7 @@ def test_self_supervised_fit_reports_the_level_carried_best(tmp_path, make_cells
     )
     fit = tmp_path / "fit"
     fit_cohort(spec, [session], tmp_path / "fit.tar", "m.pt", ["e.nc"], device="cpu")
-    unpack_fit(tmp_path / "fit.tar", fit)
+    unpack_folder(tmp_path / "fit.tar", fit, "latents_fit")
     card = score_model([fit / "e.nc"], fit / "m.pt", tmp_path / "c.json")
     scale = card["sessions"]["rat01/s1"]["timescale"]
     assert set(scale["skill"]) == {

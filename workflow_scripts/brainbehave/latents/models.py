@@ -85,6 +85,7 @@ class Encoder(nn.Module):
         self.output_dim = int(output_dim)
         self.receptive_field = int(input_kernel + sum(k - 1 for k in trunk_kernels))
         self._kernels = (int(input_kernel), *(int(k) for k in trunk_kernels))
+        self._hidden = int(hidden)
 
     @property
     def left(self) -> int:
@@ -97,7 +98,7 @@ class Encoder(nn.Module):
         ``macs(receptive_field)`` is the cost of one window; ``macs(T + receptive_field - 1)``
         the cost of a whole padded session of T bins (each bin's embedding at once).
         """
-        hidden = self.trunk[0].conv.in_channels if len(self.trunk) else self.head.in_channels
+        hidden = self._hidden
         out = length - self._kernels[0] + 1
         total = out * self.n_inputs[session] * hidden * self._kernels[0]
         for k in self._kernels[1:]:

@@ -3,7 +3,7 @@
 One model name in the config → one spec (:class:`ModelSpec`). ``latents_fit`` fits it on the
 cohort (one multi-session model, or one model per session) for every seed, plus the null
 controls (labels block-shuffled, neural data time-shifted), and writes one archive (the rule's
-one output, whole or not at all: :mod:`brainbehave.latents.fit_archive`) holding the model and
+one output, whole or not at all: :mod:`brainbehave.folder_archive`) holding the model and
 one embedding file per session (netCDF: ``embedding`` (seed, time, dim),
 ``embedding_null_<control>``, the behaviour used, ``split`` and, for the virtual lab, the true
 latents). A model with ``conditional: discrete`` is fitted once per behaviour label level
@@ -33,7 +33,7 @@ import xarray as xr
 from brainbehave.align import load_aligned
 from brainbehave.atomic import atomic_path, write_netcdf
 from brainbehave.errors import InputDataError
-from brainbehave.latents.fit_archive import check_member, packed_to
+from brainbehave.folder_archive import check_member, packed_to
 from brainbehave.latents.groundtruth import (
     LabelLevel,
     aligned_behaviour,

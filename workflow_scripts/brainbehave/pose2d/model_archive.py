@@ -10,7 +10,6 @@ DeepLabCut reads is unpacked from the archive by ``pose2d_unpack`` in every coho
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from brainbehave.errors import InputDataError
 from brainbehave.folder_archive import pack_folder, unpack_folder
 from brainbehave.pose2d.dlc import TrainSettings, train_model
 from brainbehave.pose2d.project import set_project_path
-
-logger = logging.getLogger(__name__)
 
 
 def train_model_archive(

@@ -1,4 +1,5 @@
-"""The fit archive: written whole or not at all, unpacked whole to the folder the rules read."""
+"""A folder as one archive (the latent fit's, the DeepLabCut model's): written whole or not at
+all, unpacked whole to the folder the rules read."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import tarfile
 import pytest
 
 from brainbehave.errors import InputDataError
-from brainbehave.latents.fit_archive import check_member, packed_to, unpack_fit
+from brainbehave.folder_archive import check_member, packed_to, unpack_folder
 
 
 def test_archive_unpacks_to_the_same_files_and_replaces_an_old_folder(tmp_path):
@@ -19,7 +20,7 @@ def test_archive_unpacks_to_the_same_files_and_replaces_an_old_folder(tmp_path):
     out = tmp_path / "m" / "fit"
     out.mkdir()
     (out / "stale.nc").write_bytes(b"old")  # e.g. from a fit over other sessions
-    unpack_fit(archive, out, ["model.pt", "rat01.ses01.embedding.nc"])
+    unpack_folder(archive, out, "latents_fit", ["model.pt", "rat01.ses01.embedding.nc"])
     assert sorted(p.name for p in out.iterdir()) == ["model.pt", "rat01.ses01.embedding.nc"]
     assert (out / "model.pt").read_bytes() == b"weights"
     assert sorted(p.name for p in out.parent.iterdir()) == ["fit", "fit.tar"]
@@ -44,15 +45,16 @@ def test_unpack_names_the_archive_when_it_is_not_a_fit_of_these_sessions(tmp_pat
     with pytest.raises(
         InputDataError, match=r"fit.tar lacks 1 of the files it should hold.*run latents_fit"
     ):
-        unpack_fit(archive, tmp_path / "fit", ["model.pt", "rat02.ses01.embedding.nc"])
+        required = ["model.pt", "rat02.ses01.embedding.nc"]
+        unpack_folder(archive, tmp_path / "fit", "latents_fit", required)
     assert not (tmp_path / "fit").exists()
     (tmp_path / "broken.tar").write_bytes(b"not a tar")
     with pytest.raises(InputDataError, match="broken.tar is not a tar archive"):
-        unpack_fit(tmp_path / "broken.tar", tmp_path / "fit")
+        unpack_folder(tmp_path / "broken.tar", tmp_path / "fit", "latents_fit")
 
 
-def test_member_names_stay_inside_the_fit_folder():
+def test_member_names_stay_inside_the_archived_folder():
     assert check_member("rat01.ses01.embedding.nc") == "rat01.ses01.embedding.nc"
     for bad in ("/abs/model.pt", "../model.pt", ""):
-        with pytest.raises(ValueError, match="relative path inside the fit folder"):
+        with pytest.raises(ValueError, match="relative path inside the archived folder"):
             check_member(bad)
