@@ -38,3 +38,25 @@ def split():
 def make_cells():
     """The generator itself, for tests that need several sessions."""
     return place_cells
+
+
+@pytest.fixture
+def force_pass(monkeypatch):
+    """force_pass("whole" | "windows"): make `Encoder.embed_bins` always take that path.
+
+    A session's cost of 0 (the whole pass always cheaper) or of everything (windows always).
+    """
+    from brainbehave.latents.models import Encoder
+
+    cost = Encoder.macs
+
+    def force(path: str) -> None:
+        whole = path == "whole"
+
+        def macs(self, length, session=0):
+            rf = self.receptive_field
+            return cost(self, length, session) if length == rf else (0 if whole else 2**62)
+
+        monkeypatch.setattr(Encoder, "macs", macs)
+
+    return force

@@ -24,6 +24,18 @@ def test_label_free_embedding_decodes_the_conditioning_label(data, split):
         assert last[term] < first[term]
 
 
+def test_whole_session_pass_and_window_batches_train_the_same(data, force_pass):
+    """pi-VAE's batches go through `Encoder.embed_bins` too: both paths, the same fit."""
+    x, pos = data
+    fits = {}
+    for path in ("windows", "whole"):
+        force_pass(path)
+        model = PoissonVAE(steps=15, batch_size=64, learning_rate=1e-2, seed=1).fit(x, pos)
+        fits[path] = (model.loss_history_, model.transform(x))
+    np.testing.assert_allclose(fits["whole"][0], fits["windows"][0], atol=1e-4)
+    np.testing.assert_allclose(fits["whole"][1], fits["windows"][1], atol=1e-3)
+
+
 def test_without_labels_there_is_one_elbo(data):
     x, _ = data
     model = PoissonVAE(steps=3, batch_size=64, device="cpu").fit(x)

@@ -234,21 +234,10 @@ class ContrastiveEmbedding:
         return torch.from_numpy(pad_edges(x, left, rf - 1 - left)).to(self.device_)
 
     def _embed(self, session: int, index: np.ndarray) -> torch.Tensor:
-        """Embeddings (n, d) of the windows centred on ``index`` in one session.
-
-        Two ways to the same numbers (equal up to float rounding): encode the n windows, or
-        encode the whole session in one pass and pick the n bins. A convolution over the whole
-        session shares every intermediate bin between neighbouring windows, so it wins when
-        the batch covers the session densely (short sessions, big batches); the choice is by
-        multiply-accumulate count, so it depends only on the sizes (a seed still fixes the fit).
-        """
-        encoder, padded = self.encoder_, self._padded[session]
+        """Embeddings (n, d) of the windows centred on ``index`` in one session
+        (:meth:`Encoder.embed_bins`: the windows, or the whole session when that is cheaper)."""
         idx = torch.from_numpy(index).to(self.device_)
-        rf = encoder.receptive_field
-        if encoder.macs(len(padded), session) <= len(index) * encoder.macs(rf, session):
-            return encoder(self._whole[session], session)[0][:, idx].T
-        # (n, units, window), contiguous: one gather from a strided view of the windows
-        return encoder(padded.unfold(0, rf, 1)[idx], session)[..., 0]
+        return self.encoder_.embed_bins(self._padded[session], idx, session, self._whole[session])
 
     def _batches(self, sampler: Sampler) -> list[Batch]:
         n = self.n_sessions_

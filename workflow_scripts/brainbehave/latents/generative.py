@@ -163,14 +163,14 @@ class PoissonVAE:
         self.model_.to(self.device_)
         rng = np.random.default_rng(int(self.seed))
         padded, counts = self._pad(x), torch.from_numpy(x).to(self.device_)
+        whole = padded.T.contiguous()[None]  # the session in one pass, when that is cheaper
         labels = None if u is None else torch.from_numpy(u).to(self.device_)
-        offsets = torch.arange(self.receptive_field_, device=self.device_)
 
         def objective():
             idx = torch.from_numpy(rng.integers(0, len(x), self.batch_size)).to(self.device_)
-            windows = padded[idx[:, None] + offsets].transpose(1, 2).contiguous()
             u_batch = None if labels is None else labels[idx]
-            return self._objective(self.model_.encoder(windows)[..., 0], u_batch, counts[idx])
+            q = self.model_.encoder.embed_bins(padded, idx, whole=whole)
+            return self._objective(q, u_batch, counts[idx])
 
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_units": x.shape[1], "label_dim": self.label_dim_}

@@ -112,6 +112,31 @@ class Encoder(nn.Module):
         z = self.head(self.trunk(h))
         return nn.functional.normalize(z, dim=1) if self.normalize else z
 
+    def embed_bins(
+        self,
+        padded: torch.Tensor,
+        index: torch.Tensor,
+        session: int = 0,
+        whole: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Embeddings (n, output_dim) of the windows centred on ``index`` of a padded session.
+
+        ``padded`` is the session (T + receptive_field - 1, units), edge-padded; ``whole``
+        optionally the same as a contiguous (1, units, T + receptive_field - 1) tensor, kept
+        by callers that embed the session many times (else made here when needed). Two ways
+        to the same numbers (equal up to float rounding): encode the n windows, or encode the
+        whole session in one pass and pick the n bins. A convolution over the whole session
+        shares every intermediate bin between neighbouring windows, so it wins when the batch
+        covers the session densely (short sessions, big batches); the choice is by
+        multiply-accumulate count, so it depends only on the sizes (a seed still fixes the fit).
+        """
+        rf = self.receptive_field
+        if self.macs(len(padded), session) <= len(index) * self.macs(rf, session):
+            whole = padded.T.contiguous()[None] if whole is None else whole
+            return self(whole, session)[0][:, index].T
+        # (n, units, window), contiguous: one gather from a strided view of the windows
+        return self(padded.unfold(0, rf, 1)[index], session)[..., 0]
+
 
 @register("offset10")
 def offset10(
