@@ -41,8 +41,9 @@ from brainbehave.behaviour.evaluation import (
 from brainbehave.behaviour.features import mirror_view, pose_view
 from brainbehave.behaviour.hmm import HSMM, AREmissions
 from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
-from brainbehave.behaviour.mae_model import MAEConfig
-from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
+from brainbehave.behaviour.mae_config import MAEConfig
+from brainbehave.behaviour.segment import Segmenter
+from brainbehave.behaviour.segment_spec import LevelSpec, level_specs
 
 LEVEL_OF = {"level3": "activity", "level2": "action", "level1": "primitive"}
 TRUTH = ("activity", "action", "primitive")

@@ -17,7 +17,7 @@ from behaviour_common import sessions
 
 from brainbehave.behaviour.features import pose_view
 from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
-from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
 
 
 def main() -> None:

@@ -10,11 +10,13 @@ _BEHAVIOUR_BASE = ["behaviour/features", "behaviour/session", "pose", "paths"]
 BEHAVIOUR_CODE = {
     "features": code_hash(_BEHAVIOUR_BASE),
     "rules": code_hash([*_BEHAVIOUR_BASE, "behaviour/rules", "behaviour/labels"]),
-    "mae": code_hash([*_BEHAVIOUR_BASE, "behaviour/mae", "behaviour/mae_model"]),
+    "mae": code_hash(
+        [*_BEHAVIOUR_BASE, "behaviour/mae", "behaviour/mae_model", "behaviour/mae_config"]
+    ),
     "segment": code_hash(
         [
-            *_BEHAVIOUR_BASE, "behaviour/segment", "behaviour/oscillation", "behaviour/rules",
-            "behaviour/labels",
+            *_BEHAVIOUR_BASE, "behaviour/segment", "behaviour/segment_spec",
+            "behaviour/oscillation", "behaviour/rules", "behaviour/labels",
         ]
     ),
     "ethogram": code_hash(["behaviour/ethogram", "behaviour/labels", "behaviour/evaluation"]),

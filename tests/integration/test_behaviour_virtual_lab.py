@@ -19,9 +19,10 @@ from brainbehave.behaviour.evaluation import (
 from brainbehave.behaviour.features import pose_view
 from brainbehave.behaviour.labels import level_names
 from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
-from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.rules import apply_rule_set, load_rule_set
-from brainbehave.behaviour.segment import Segmenter, level_specs
+from brainbehave.behaviour.segment import Segmenter
+from brainbehave.behaviour.segment_spec import level_specs
 from brainbehave.paths import Paths
 from brainbehave.synth.cohort import SessionFiles, generate_session
 from brainbehave.synth.settings import SynthSettings

@@ -11,7 +11,8 @@ from behaviour_lab import lab_session
 
 from brainbehave.behaviour.features import pose_view
 from brainbehave.behaviour.mae import BehaviourMAE, _patches, mae_inputs, random_mask
-from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
+from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
 
 TINY = MAEConfig(

@@ -18,7 +18,7 @@ from behaviour_lab import lab_session
 
 from brainbehave.behaviour.features import pose_view
 from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
-from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
 
 CFG = MAEConfig(
     window=96,
@@ -38,7 +38,7 @@ JOB = textwrap.dedent(
     from behaviour_lab import lab_session
     from brainbehave.behaviour.features import pose_view
     from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
-    from brainbehave.behaviour.mae_model import MAEConfig
+    from brainbehave.behaviour.mae_config import MAEConfig
     torch.set_num_threads(1)
     inputs = [mae_inputs(pose_view(lab_session(8.0, key=k)[0])) for k in range(2)]
     BehaviourMAE(MAEConfig(**{cfg!r})).fit(inputs, 30.0, checkpoint={ckpt!r}, checkpoint_every=5)

@@ -12,7 +12,8 @@ from scipy.ndimage import gaussian_filter1d
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from brainbehave.behaviour.labels import intervals
-from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
+from brainbehave.behaviour.segment import Segmenter
+from brainbehave.behaviour.segment_spec import LevelSpec, level_specs
 from brainbehave.errors import ConfigError, InputDataError
 
 

@@ -23,7 +23,8 @@ import torch
 import brainbehave
 from brainbehave.atomic import atomic_path
 from brainbehave.behaviour.features import PoseView, egocentric, heading, mirror_view, nan_runs
-from brainbehave.behaviour.mae_model import HierarchicalMAE, MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
+from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,8 @@
 
 The rule wrappers in ``rules/scripts/behaviour_*.py`` unpack Snakemake's inputs and params
 and call exactly one function here; the config dict stops at :meth:`BehaviourSettings.from_mapping`.
+The MAE (torch) and the segmenter (scikit-learn) are imported by the functions that use them:
+the features and rules steps of every session would otherwise pay ~3 s of imports.
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from brainbehave.behaviour.features import (
     session_features,
 )
 from brainbehave.behaviour.labels import save_labels
-from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror, mae_inputs
-from brainbehave.behaviour.mae_model import MAEConfig
+from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.rules import apply_rule_set, load_rule_set
-from brainbehave.behaviour.segment import LevelSpec, Segmenter, level_specs
+from brainbehave.behaviour.segment_spec import LevelSpec, level_specs
 from brainbehave.pose import load_pose
 from brainbehave.provenance import versions
 
@@ -107,6 +108,8 @@ def train_mae(
     pose_paths: Sequence[str], model_out: str, checkpoint: str, settings: BehaviourSettings
 ) -> None:
     """Train the hierarchical MAE over the cohort (resumes from ``checkpoint``)."""
+    from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
+
     views = [_view(p, settings) for p in pose_paths]
     inputs = [mae_inputs(v, settings.groups) for v in views]
     est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(inputs, views[0].fps, checkpoint)
@@ -125,6 +128,8 @@ def train_mae(
 def embed_session(pose_path: str, model_path: str, out: str, settings: BehaviourSettings) -> None:
     """Per-level embeddings of one session and of its mirror image (netCDF: level1..3 and
     level1..3_mirrored over time)."""
+    from brainbehave.behaviour.mae import BehaviourMAE, embed_with_mirror
+
     view = _view(pose_path, settings)
     est = BehaviourMAE.load(model_path, settings.max_gap_s)
     emb = embed_with_mirror(est, view, settings.groups)
@@ -147,6 +152,8 @@ def _embeddings(path: str) -> tuple[dict[str, np.ndarray], float]:
 
 def fit_segmenter(embedding_paths: Sequence[str], out: str, settings: BehaviourSettings) -> None:
     """Cohort-level clustering of every embedding level."""
+    from brainbehave.behaviour.segment import Segmenter
+
     loaded = [_embeddings(p) for p in embedding_paths]
     seg = Segmenter(settings.segment, loaded[0][1], seed=settings.mae.seed)
     seg.fit([emb for emb, _ in loaded]).save(out)
@@ -156,6 +163,8 @@ def segment_session(
     embedding_path: str, segmenter_path: str, labels_out: str, intervals_out: str
 ) -> None:
     """MAE-based hierarchical segments of one session (labels + intervals, source mae)."""
+    from brainbehave.behaviour.segment import Segmenter
+
     emb, _ = _embeddings(embedding_path)
     labels = Segmenter.load(segmenter_path).labels(emb, {"embeddings": str(embedding_path)})
     save_labels(labels, labels_out, intervals_out)
