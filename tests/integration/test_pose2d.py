@@ -94,8 +94,12 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     (kept,) = tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
     assert torch.load(kept, map_location="cpu", weights_only=False)["model"]
     (pose_cfg,) = tiny_model.glob("dlc-models-pytorch/*/*/train/pytorch_config.yaml")
-    crop = yaml.safe_load(pose_cfg.read_text())["data"]["train"]["crop_sampling"]
+    pose_settings = yaml.safe_load(pose_cfg.read_text())
+    crop = pose_settings["data"]["train"]["crop_sampling"]
     assert (crop["width"], crop["height"]) == (64, 48) and info["settings"]["crop"] == [64, 48]
+    # DeepLabCut's AdamW, with torch's fused kernel
+    optimizer = pose_settings["runner"]["optimizer"]
+    assert optimizer["type"] == "AdamW" and optimizer["params"]["fused"] is True
 
 
 def test_mixed_precision_analysis_matches_float32(
