@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,19 @@ import torch
 from behaviour_lab import lab_session
 
 from brainbehave.behaviour.features import pose_view
-from brainbehave.behaviour.mae import BehaviourMAE, _patches, mae_inputs, random_mask
+from brainbehave.behaviour.mae import (
+    BehaviourMAE,
+    Solver,
+    _patches,
+    mae_inputs,
+    random_mask,
+    step_pool,
+)
 from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
 
+TORCH_THREADS = torch.get_num_threads()
 TINY = MAEConfig(
     window=96,
     dims=(8, 16, 16),
@@ -67,6 +76,32 @@ def test_same_seed_same_training(inputs) -> None:
     a = BehaviourMAE(TINY).fit(inputs, 30.0).history_
     b = BehaviourMAE(TINY).fit(inputs, 30.0).history_
     assert a == b
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_batch_slices_in_threads_give_the_whole_batchs_loss_and_gradients(threads) -> None:
+    # 4 windows in 2 or 3 slices (sizes 2+2, 1+2+1): size-weighted losses, summed gradients
+    torch.manual_seed(0)
+    model = HierarchicalMAE(MAEConfig(**{**TINY.__dict__, "window": 192}), [6, 3])
+    x, groups = torch.randn(4, 192, 9), GROUPS
+    mask = random_mask(model.cfg, 4, torch.Generator().manual_seed(1))
+    twin = copy.deepcopy(model)
+    whole = model(_patches(x, groups, model.cfg.patch), mask)
+    whole.backward()
+    with step_pool(threads) as pool:
+        sliced = Solver(twin, groups, pool, threads)._parts_backward(x, mask, threads)
+    assert torch.get_num_threads() == TORCH_THREADS  # the intra-op threads are restored
+    torch.testing.assert_close(sliced, whole.detach(), rtol=1e-6, atol=0)
+    for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(
+            q.grad, p.grad, rtol=1e-4, atol=1e-7, msg=lambda m, name=name: f"{name}: {m}"
+        )
+
+
+def test_training_in_batch_slices_follows_the_whole_batch(inputs) -> None:
+    whole = BehaviourMAE(TINY).fit(inputs, 30.0)
+    sliced = BehaviourMAE(TINY).fit(inputs, 30.0, threads=2)
+    np.testing.assert_allclose(sliced.history_, whole.history_, rtol=1e-5)
 
 
 def test_checkpoint_resumes_where_training_stopped(inputs, tmp_path: Path) -> None:

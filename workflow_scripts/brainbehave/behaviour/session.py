@@ -105,14 +105,23 @@ def label_with_rules(
 
 
 def train_mae(
-    pose_paths: Sequence[str], model_out: str, checkpoint: str, settings: BehaviourSettings
+    pose_paths: Sequence[str],
+    model_out: str,
+    checkpoint: str,
+    settings: BehaviourSettings,
+    threads: int = 1,
 ) -> None:
-    """Train the hierarchical MAE over the cohort (resumes from ``checkpoint``)."""
+    """Train the hierarchical MAE over the cohort (resumes from ``checkpoint``).
+
+    ``threads``: batch slices trained at once (:class:`~brainbehave.behaviour.mae.Solver`).
+    """
     from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
 
     views = [_view(p, settings) for p in pose_paths]
     inputs = [mae_inputs(v, settings.groups) for v in views]
-    est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(inputs, views[0].fps, checkpoint)
+    est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(
+        inputs, views[0].fps, checkpoint, threads=threads
+    )
     est.save(model_out)
     # A finished training's checkpoint must not be resumed by the next run (new pose or code
     # would otherwise get the old model back at its last step): it goes once the model is out.
