@@ -35,4 +35,5 @@ with rule_logging(snakemake.log[0]):
             "code": snakemake.params.code,
             **provenance.versions(["numpy", "torch", "scikit-learn"]),
         },
+        threads=snakemake.threads,  # fits side by side, one thread each
     )

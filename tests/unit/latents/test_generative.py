@@ -36,6 +36,18 @@ def test_whole_session_pass_and_window_batches_train_the_same(data, force_pass):
     np.testing.assert_allclose(fits["whole"][1], fits["windows"][1], atol=1e-3)
 
 
+def test_checkpoint_resume_equals_an_uninterrupted_fit(data, tmp_path):
+    # the reparametrisation noise comes from the fit's own generator, saved in checkpoints
+    x, pos = data
+    kw = {"batch_size": 64, "seed": 3, "checkpoint_every": 5}
+    whole = PoissonVAE(steps=10, **kw).fit(x, pos)
+    ckpt = tmp_path / "vae.pt"
+    PoissonVAE(steps=5, checkpoint=ckpt, **kw).fit(x, pos)
+    resumed = PoissonVAE(steps=10, checkpoint=ckpt, **kw).fit(x, pos)
+    assert resumed.loss_history_.tolist() == whole.loss_history_.tolist()
+    np.testing.assert_array_equal(resumed.transform(x), whole.transform(x))
+
+
 def test_without_labels_there_is_one_elbo(data):
     x, _ = data
     model = PoissonVAE(steps=3, batch_size=64, device="cpu").fit(x)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+import torch
 import xarray as xr
 from aligned_cells import save_aligned_cells
 
@@ -73,6 +75,34 @@ def test_cohort_fit_and_scorecard(tmp_path, make_cells):
         "missing_frames",
     }
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("kind", ["contrastive", "generative"])
+def test_fits_side_by_side_in_threads_give_the_same_embeddings(tmp_path, make_cells, kind):
+    # per-session scope, two seeds and the null controls: 2 sessions x 4 fits, 8 at once on 3
+    # threads; each fit is seeded on its own and draws no global random numbers
+    sessions = [
+        read_session(aligned(make_cells, tmp_path / f"{i}.nc", i), None, f"rat0{i}/ses01")
+        for i in range(2)
+    ]
+    settings = {"kind": kind, "steps": 20, "batch_size": 64, "scope": "session"}
+    spec = ModelSpec.from_config("m", settings, {"seeds": [0, 1], "behaviour": "position"})
+    out = {}
+    for threads in (1, 3):
+        archive, fit = tmp_path / f"fit{threads}.tar", tmp_path / f"fit{threads}"
+        intra = torch.get_num_threads()
+        torch.set_num_threads(1)  # the threads' intra-op setting, for an exact comparison
+        try:
+            fit_cohort(spec, sessions, archive, "m.pt", ["e0.nc", "e1.nc"], "cpu", threads=threads)
+        finally:
+            torch.set_num_threads(intra)
+        unpack_folder(archive, fit, "latents_fit", ["m.pt", "e0.nc", "e1.nc"])
+        out[threads] = [xr.load_dataset(fit / f"e{i}.nc", engine="h5netcdf") for i in range(2)]
+    assert torch.get_num_threads() == intra
+    for one, three in zip(out[1], out[3], strict=True):
+        assert set(one.data_vars) == set(three.data_vars) >= {"embedding_null_time_shifted"}
+        for name in one.data_vars:
+            np.testing.assert_array_equal(three[name].values, one[name].values, err_msg=name)
 
 
 def test_a_fit_that_fails_while_writing_leaves_no_archive_but_its_checkpoints(tmp_path, make_cells):

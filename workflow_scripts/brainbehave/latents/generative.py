@@ -162,6 +162,8 @@ class PoissonVAE:
         init_weights(self.model_, generator)
         self.model_.to(self.device_)
         rng = np.random.default_rng(int(self.seed))
+        # reparametrisation noise from the fit's own generator (torch's global one untouched)
+        noise = torch.Generator(device=self.device_).manual_seed(int(self.seed))
         padded, counts = self._pad(x), torch.from_numpy(x).to(self.device_)
         whole = padded.T.contiguous()[None]  # the session in one pass, when that is cheaper
         labels = None if u is None else torch.from_numpy(u).to(self.device_)
@@ -170,22 +172,26 @@ class PoissonVAE:
             idx = torch.from_numpy(rng.integers(0, len(x), self.batch_size)).to(self.device_)
             u_batch = None if labels is None else labels[idx]
             q = self.model_.encoder.embed_bins(padded, idx, whole=whole)
-            return self._objective(q, u_batch, counts[idx])
+            return self._objective(q, u_batch, counts[idx], noise)
 
         optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_units": x.shape[1], "label_dim": self.label_dim_}
         config["objective"] = "elbo q(z|x,u) + elbo q(z|x)"  # no resume of the older objective
         for key in ("checkpoint", "checkpoint_every", "device", "steps"):  # not part of the fit
             config.pop(key)
-        torch_seed = torch.random.fork_rng(devices=[])  # reparametrisation noise, locally seeded
-        with torch_seed:
-            torch.manual_seed(int(self.seed))
-            self.solver_ = Solver(self.model_, optimizer, objective, rng, config)
-            self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
+        config["noise"] = "local generator"  # resumes only checkpoints that saved its state
+        self.solver_ = Solver(self.model_, optimizer, objective, rng, config, {"noise": noise})
+        self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
         self.loss_history_ = np.array([h["loss"] for h in self.solver_.history])
         return self
 
-    def _objective(self, q: torch.Tensor, u: torch.Tensor | None, target: torch.Tensor):
+    def _objective(
+        self,
+        q: torch.Tensor,
+        u: torch.Tensor | None,
+        target: torch.Tensor,
+        noise: torch.Generator,
+    ):
         """Mean of the ELBOs with q(z|x,u) and with q(z|x) (one ELBO without labels).
 
         Both are per bin and unit (the KL divided by the number of units), so ``beta``
@@ -198,7 +204,8 @@ class PoissonVAE:
             posteriors["joint"] = product_of_gaussians(mu_q, logvar_q, mu_p, logvar_p)
         total, metrics = 0.0, {}
         for name, (mu, logvar) in posteriors.items():
-            z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, device=mu.device)
+            eps = torch.randn(mu.shape, device=mu.device, generator=noise)
+            z = mu + (0.5 * logvar).exp() * eps
             recon = self._nll(self.model_.decoder(z), target)
             kl = losses.kl_gaussians(mu, logvar, mu_p, logvar_p) / target.shape[1]
             total = total + (recon + self.beta * kl) / len(posteriors)

@@ -17,17 +17,21 @@ removed once every output is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 import xarray as xr
 
 from brainbehave.align import load_aligned
@@ -43,6 +47,7 @@ from brainbehave.latents.groundtruth import (
     with_truth,
 )
 from brainbehave.latents.plan import KINDS, LatentsPlan, ModelSpec, estimator_class
+from brainbehave.latents.solver import FIT_NAME
 
 __all__ = ["KINDS", "NULLS", "Checkpoints", "LatentsPlan", "ModelSpec", "fit_cohort"]
 
@@ -188,17 +193,17 @@ def _transform(model, spec: ModelSpec, x: np.ndarray, index: int, y: np.ndarray 
     return model.transform(x, index)
 
 
-def fit_embeddings(
+def _fit_units(
     spec: ModelSpec,
     sessions: Sequence[SessionData],
-    xs: Sequence[np.ndarray] | None = None,
-    ys: Sequence[np.ndarray] | None = None,
-    seed: int = 0,
-    device: str = "auto",
-    level: str | None = None,
-    checkpoints: tuple[Checkpoints, str] | None = None,
-) -> tuple[list[np.ndarray], list[Any]]:
-    """Fit one seed of ``spec`` on the sessions; return each session's embedding and models.
+    xs: Sequence[np.ndarray] | None,
+    ys: Sequence[np.ndarray] | None,
+    seed: int,
+    device: str,
+    level: str | None,
+    checkpoints: tuple[Checkpoints, str] | None,
+) -> tuple[list[tuple[str, Callable[[], Any]]], Callable[[list[Any]], list[np.ndarray]]]:
+    """One seed's independent model fits (named), and how their models embed every session.
 
     The fit sees only the training blocks (``split == 0``): a behaviour-conditioned model
     fitted on the test blocks' labels would make held-out decoding meaningless; a discrete
@@ -222,13 +227,42 @@ def fit_embeddings(
         return {"checkpoint": where.path(spec, tag + part, tag_xs, tag_ys), "every": where.every}
 
     if spec.scope == "cohort" and len(sessions) > 1:
-        model = _fit_one(spec, fit_xs, fit_ys, seed, device, True, **ckpt(fit_xs, fit_ys))
-        return [_transform(model, spec, x, i, None) for i, x in enumerate(xs)], [model]
-    models = []
-    for i, x in enumerate(fit_xs):
+        units = [
+            (
+                "",
+                partial(_fit_one, spec, fit_xs, fit_ys, seed, device, True, **ckpt(fit_xs, fit_ys)),
+            )
+        ]
+        return units, lambda models: [
+            _transform(models[0], spec, x, i, None) for i, x in enumerate(xs)
+        ]
+    units = []
+    for i, (session, x) in enumerate(zip(sessions, fit_xs, strict=True)):
         y = None if fit_ys is None else [fit_ys[i]]
-        models.append(_fit_one(spec, [x], y, seed, device, False, **ckpt([x], y, f"-s{i}")))
-    return [_transform(m, spec, x, 0, None) for m, x in zip(models, xs, strict=True)], models
+        fit = partial(_fit_one, spec, [x], y, seed, device, False, **ckpt([x], y, f"-s{i}"))
+        units.append((session.key, fit))
+    return units, lambda models: [
+        _transform(m, spec, x, 0, None) for m, x in zip(models, xs, strict=True)
+    ]
+
+
+def fit_embeddings(
+    spec: ModelSpec,
+    sessions: Sequence[SessionData],
+    xs: Sequence[np.ndarray] | None = None,
+    ys: Sequence[np.ndarray] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    level: str | None = None,
+    checkpoints: tuple[Checkpoints, str] | None = None,
+) -> tuple[list[np.ndarray], list[Any]]:
+    """Fit one seed of ``spec`` on the sessions; return each session's embedding and models.
+
+    See :func:`_fit_units` for what each fit sees.
+    """
+    units, embed = _fit_units(spec, sessions, xs, ys, seed, device, level, checkpoints)
+    models = [fit() for _, fit in units]
+    return embed(models), models
 
 
 def null_inputs(
@@ -255,6 +289,7 @@ def fit_cohort(
     device: str = "auto",
     provenance: Mapping[str, Any] | None = None,
     checkpoints: Checkpoints | None = None,
+    threads: int = 1,
 ) -> None:
     """Fit every seed (and the null controls), save the seed-0 model(s) and the embeddings.
 
@@ -268,16 +303,19 @@ def fit_cohort(
 
     A discrete model repeats the fits for each label level (:func:`levels_of`); its saved models
     are those of the first level. ``checkpoints`` makes every fit resumable (see the module
-    docstring); the checkpoint folder is removed once the archive is written.
+    docstring); the checkpoint folder is removed once the archive is written. ``threads`` > 1
+    runs that many fits (seeds, sessions, null controls) side by side, one intra-op thread
+    each; the embeddings are the same as one at a time.
     """
     names = [check_member(n) for n in (model_name, *embedding_names)]
     sessions = [drop_silent(s) for s in sessions]
     levels: list[str | None] = levels_of(spec, sessions) if spec.discrete else [None]
     per_level, first_models = [], None
-    for level in levels:
-        per_seed, nulls, models = _fit_level(spec, sessions, level, device, checkpoints)
-        per_level.append((per_seed, nulls))
-        first_models = first_models or models
+    with fit_pool(threads) as pool:
+        for level in levels:
+            per_seed, nulls, models = _fit_level(spec, sessions, level, device, checkpoints, pool)
+            per_level.append((per_seed, nulls))
+            first_models = first_models or models
     with packed_to(archive) as folder:
         _save_models(first_models, spec, sessions, folder / names[0], levels[0])
         for i, (session, name) in enumerate(zip(sessions, names[1:], strict=True)):
@@ -301,37 +339,75 @@ def fit_cohort(
         shutil.rmtree(checkpoints.folder)
 
 
-def _fit_level(spec, sessions, level, device, checkpoints):
-    """All seeds and null controls of one fit (one label level for a discrete model)."""
-    per_seed, first_models = [], None
+def _fit_level(spec, sessions, level, device, checkpoints, pool=None):
+    """All seeds and null controls of one fit (one label level for a discrete model).
+
+    Their model fits are independent: with a ``pool`` they run side by side in its threads
+    (each fit seeded on its own, so the result does not depend on the order they finish in).
+    """
     prefix = "" if level is None else f"{level}-"
+    about = "" if level is None else f" labels {level}"
+    plans = []  # (null control or None, what, units, embed): the seeds, then the nulls
     for seed in spec.seeds:
-        logger.info(
-            "fitting %s (%s%s) seed %d on %d sessions",
-            spec.name,
-            spec.kind,
-            "" if level is None else f", labels {level}",
-            seed,
-            len(sessions),
-        )
         where = None if checkpoints is None else (checkpoints, f"{prefix}seed{seed}")
-        emb, models = fit_embeddings(
-            spec, sessions, seed=seed, device=device, level=level, checkpoints=where
-        )
-        per_seed.append(emb)
-        first_models = first_models or models
-    nulls: dict[str, list[np.ndarray]] = {}
+        units, embed = _fit_units(spec, sessions, None, None, seed, device, level, where)
+        plans.append((None, f"seed {seed}{about}", units, embed))
     if spec.null_controls:
         for control in NULLS:
             if control == "shuffled_labels" and not spec.needs_labels():
                 continue  # a self-supervised fit uses no labels: its null is the time shift
             xs, ys = null_inputs(spec, sessions, control, level)
-            logger.info("fitting %s null control %s %s", spec.name, control, level or "")
             where = None if checkpoints is None else (checkpoints, f"{prefix}null_{control}")
-            nulls[control] = fit_embeddings(
-                spec, sessions, xs, ys, spec.seeds[0], device, level, where
-            )[0]
-    return per_seed, nulls, first_models
+            units, embed = _fit_units(spec, sessions, xs, ys, spec.seeds[0], device, level, where)
+            plans.append((control, f"null control {control}{about}", units, embed))
+    jobs = [
+        _named(f"{spec.name} ({spec.kind}) {what}{' ' + key if key else ''}", fit)
+        for _, what, units, _ in plans
+        for key, fit in units
+    ]
+    models = iter(list(pool.map(lambda job: job(), jobs)) if pool else [job() for job in jobs])
+    fitted = [[next(models) for _ in units] for _, _, units, _ in plans]
+    per_seed, nulls = [], {}
+    for (control, _, _, embed), fits in zip(plans, fitted, strict=True):
+        if control is None:
+            per_seed.append(embed(fits))
+        else:
+            nulls[control] = embed(fits)
+    return per_seed, nulls, fitted[0]
+
+
+def _named(name: str, fit: Callable[[], Any]) -> Callable[[], Any]:
+    """``fit`` logging its start, with ``name`` in front of its solver's log lines."""
+
+    def run():
+        token = FIT_NAME.set(name)
+        try:
+            logger.info("fitting %s", name)
+            return fit()
+        finally:
+            FIT_NAME.reset(token)
+
+    return run
+
+
+@contextlib.contextmanager
+def fit_pool(threads: int) -> Iterator[ThreadPoolExecutor | None]:
+    """Threads for fits side by side (None for one), each on one intra-op thread while open.
+
+    If a fit fails, the fits not yet started are cancelled (the error is not held back until
+    every other fit has run).
+    """
+    if threads <= 1:
+        yield None
+        return
+    intra = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="latent-fit")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        torch.set_num_threads(intra)
 
 
 def _save_models(models, spec, sessions, out, level=None) -> None:

@@ -1,12 +1,14 @@
 """The training loop: ``Solver.step()`` does one update, ``Solver.fit()`` loops it.
 
 A checkpoint holds the weights, the optimizer state, the step, the loss history, the
-sampler's random state, a hash of the fit's configuration and the package version, so a
-preempted job resumes where it stopped and gives the same result as an uninterrupted one.
+sampler's random state (and that of any torch generator the objective draws from), a hash of
+the fit's configuration and the package version, so a preempted job resumes where it stopped
+and gives the same result as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -24,7 +26,9 @@ from brainbehave.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 1
+# The fit a thread is running, for its log lines (set by the caller, e.g. the pipeline).
+FIT_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("fit_name", default="")
+CHECKPOINT_VERSION = 2  # 2: the states of the objective's torch generators
 Objective = Callable[[], tuple[torch.Tensor, dict[str, float]]]
 
 
@@ -49,6 +53,11 @@ class Solver:
         The sampler's generator (its state goes into checkpoints).
     config
         The fit's configuration; its hash guards a resumed checkpoint.
+    generators
+        Torch generators the objective draws from (e.g. a VAE's noise), by name: their states
+        go into checkpoints too. A fit never touches torch's global generator, so fits may run
+        side by side in threads. Log lines start with :data:`FIT_NAME` where it is set (fits
+        running side by side write to one log).
     """
 
     def __init__(
@@ -58,11 +67,15 @@ class Solver:
         objective: Objective,
         rng: np.random.Generator,
         config: Mapping[str, Any],
+        generators: Mapping[str, torch.Generator] | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.objective = objective
         self.rng = rng
+        self.generators = dict(generators or {})
+        name = FIT_NAME.get()
+        self.prefix = f"{name}: " if name else ""
         self.config_hash = config_hash(config)
         self.num_steps = 0
         self.history: list[dict[str, float]] = []
@@ -91,7 +104,9 @@ class Solver:
         while self.num_steps < n_steps:
             self.history.append(self.step())
             if log_every and self.num_steps % log_every == 0:
-                logger.info("step %d/%d: %s", self.num_steps, n_steps, _fmt(self.history[-1]))
+                logger.info(
+                    "%sstep %d/%d: %s", self.prefix, self.num_steps, n_steps, _fmt(self.history[-1])
+                )
             if checkpoint is not None and self.num_steps % checkpoint_every == 0:
                 self.save(checkpoint)
         if checkpoint is not None:
@@ -99,7 +114,7 @@ class Solver:
         done = self.num_steps - start
         if done:
             rate = done / max(time.perf_counter() - t0, 1e-9)
-            logger.info("%d steps at %.1f it/s", done, rate)
+            logger.info("%s%d steps at %.1f it/s", self.prefix, done, rate)
         return self
 
     def state(self) -> dict[str, Any]:
@@ -113,6 +128,7 @@ class Solver:
             "optimizer": self.optimizer.state_dict(),
             "history": self.history,
             "rng": self.rng.bit_generator.state,
+            "generators": {k: g.get_state() for k, g in self.generators.items()},
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -143,7 +159,9 @@ class Solver:
         self.num_steps = int(state["step"])
         self.history = list(state["history"])
         self.rng.bit_generator.state = state["rng"]
-        logger.info("resumed %s at step %d", path, self.num_steps)
+        for key, g in self.generators.items():
+            g.set_state(state["generators"][key])
+        logger.info("%sresumed %s at step %d", self.prefix, path, self.num_steps)
         return True
 
 
