@@ -11,7 +11,10 @@ BEHAVIOUR_CODE = {
     "features": code_hash(_BEHAVIOUR_BASE),
     "rules": code_hash([*_BEHAVIOUR_BASE, "behaviour/rules", "behaviour/labels"]),
     "mae": code_hash(
-        [*_BEHAVIOUR_BASE, "behaviour/mae", "behaviour/mae_model", "behaviour/mae_config"]
+        [
+            *_BEHAVIOUR_BASE, "behaviour/mae", "behaviour/mae_model", "behaviour/mae_config",
+            "torch_device",
+        ]
     ),
     "segment": code_hash(
         [
@@ -87,6 +90,7 @@ rule behaviour_mae_train:
     params:
         settings=BEHAVIOUR_PLAN.params("mae"),
         checkpoint=PATHS.behaviour_mae_checkpoint(),
+        device="auto" if BEHAVIOUR["mae"]["gpu"] else "cpu",
         code=BEHAVIOUR_CODE["mae"],
     threads: BEHAVIOUR["mae"]["threads"]
     resources:

@@ -17,7 +17,9 @@ LATENTS_PLAN = LatentsPlan(
     },
 )
 # Code of the package that the latent rules run: part of params, so an edit reruns them.
-LATENTS_CODE = code_hash(["latents", "folder_archive", "align", "truth", "errors"])
+LATENTS_CODE = code_hash(
+    ["latents", "folder_archive", "align", "truth", "errors", "torch_device"]
+)
 
 STAGE_TARGETS.append(LATENTS_PLAN.targets)
 

@@ -12,4 +12,5 @@ with rule_logging(snakemake.log[0]):
         snakemake.params.checkpoint,
         BehaviourSettings.from_mapping(snakemake.params.settings),
         threads=snakemake.threads,  # batch slices trained at once, one thread each
+        device=snakemake.params.device,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,29 @@ def test_batch_slices_in_threads_give_the_whole_batchs_loss_and_gradients(thread
         torch.testing.assert_close(
             q.grad, p.grad, rtol=1e-4, atol=1e-7, msg=lambda m, name=name: f"{name}: {m}"
         )
+
+
+def test_device_auto_trains_where_torch_finds_a_device_and_embeds(inputs, tmp_path) -> None:
+    est = BehaviourMAE(TINY, device="auto").fit(inputs, 30.0)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert est.device_.type == expected and est._device().type == expected
+    emb = est.embed(inputs[0], 30.0)
+    assert set(emb) == {"level1", "level2", "level3"} and np.isfinite(emb["level1"]).any()
+    with pytest.raises(InputDataError, match="no CUDA GPU") if expected == "cpu" else nullcontext():
+        BehaviourMAE(TINY, device="cuda").fit(inputs, 30.0)
+
+
+@pytest.mark.gpu
+def test_training_on_the_gpu_follows_the_cpu(inputs, tmp_path) -> None:
+    # the same masks and windows (drawn on the CPU); float differences only
+    cpu = BehaviourMAE(TINY).fit(inputs, 30.0)
+    gpu = BehaviourMAE(TINY, device="cuda").fit(inputs, 30.0)
+    np.testing.assert_allclose(gpu.history_, cpu.history_, rtol=1e-3)
+    gpu.save(tmp_path / "m.pt")
+    loaded = BehaviourMAE.load(tmp_path / "m.pt")  # a GPU-trained model embeds on the CPU
+    np.testing.assert_allclose(
+        loaded.embed(inputs[0], 30.0)["level3"], cpu.embed(inputs[0], 30.0)["level3"], atol=1e-3
+    )
 
 
 def test_training_in_batch_slices_follows_the_whole_batch(inputs) -> None:

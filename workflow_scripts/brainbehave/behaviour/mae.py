@@ -30,6 +30,7 @@ from brainbehave.behaviour.features import PoseView, egocentric, heading, mirror
 from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
+from brainbehave.torch_device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,10 @@ def _patches(x: torch.Tensor, groups: Sequence[Sequence[int]], patch: int) -> li
     """
     b, w, _ = x.shape
     return [
-        x.index_select(2, torch.as_tensor(g)).reshape(b, w // patch, patch * len(g)) for g in groups
+        x.index_select(2, torch.as_tensor(g, device=x.device)).reshape(
+            b, w // patch, patch * len(g)
+        )
+        for g in groups
     ]
 
 
@@ -237,7 +241,8 @@ class Solver:
         cfg = self.model.cfg
         self.model.train()
         self.optimizer.zero_grad()
-        mask = random_mask(cfg, batch.shape[0], generator)
+        # drawn on the CPU generator (the same masks on any device), then moved to the batch's
+        mask = random_mask(cfg, batch.shape[0], generator).to(batch.device)
         parts = min(self.parts, batch.shape[0])
         if parts == 1:
             loss = self.model(_patches(batch, self.groups, cfg.patch), mask)
@@ -311,6 +316,9 @@ class BehaviourMAE:
         Model and training settings.
     max_gap_s
         Longest all-NaN stretch a session may hold (longer ones are refused, by name).
+    device
+        Where :meth:`fit` trains: ``cpu`` (default), ``cuda`` or ``auto`` (CUDA when present).
+        Masks and windows are drawn on the CPU either way, so a seed picks the same batches.
 
     Attributes
     ----------
@@ -326,9 +334,12 @@ class BehaviourMAE:
         Optimizer steps taken (across resumes).
     """
 
-    def __init__(self, config: MAEConfig | None = None, max_gap_s: float = 10.0) -> None:
+    def __init__(
+        self, config: MAEConfig | None = None, max_gap_s: float = 10.0, device: str = "cpu"
+    ) -> None:
         self.config = config or MAEConfig()
         self.max_gap_s = max_gap_s
+        self.device = device
 
     def _normaliser(self, inputs: Sequence[SessionInput], valid: Sequence[np.ndarray]) -> None:
         # NaN-aware: frames of triangulated pose often miss a keypoint or two. With plain
@@ -382,6 +393,10 @@ class BehaviourMAE:
         sampler = WindowSampler(valid, cfg.window, [inp.name for inp in inputs])
         torch.manual_seed(cfg.seed)  # parameter initialisation only; batches use `gen`
         self.model_ = HierarchicalMAE(cfg, [len(g) for g in self.groups_])
+        self.device_ = resolve_device(self.device)
+        self.model_.to(self.device_)
+        if self.device_.type != "cpu":
+            threads = 1  # batch slices share out CPU cores; a GPU takes the whole batch
         with step_pool(threads) as pool:
             solver = Solver(self.model_, self.groups_, pool, threads)
             gen = torch.Generator().manual_seed(cfg.seed)
@@ -392,6 +407,7 @@ class BehaviourMAE:
             while solver.n_steps < cfg.steps:
                 picks = sampler.sample(cfg.batch_size, gen)
                 batch = torch.stack([data[s][t : t + cfg.window] for s, t in picks])
+                batch = batch.to(self.device_)
                 self.history_.append(solver.step(batch, gen)["loss"])
                 if solver.n_steps % 50 == 0:
                     logger.info(
@@ -450,6 +466,10 @@ class BehaviourMAE:
         logger.info(
             "resumed from %s at step %d (version %s)", path, solver.n_steps, state["version"]
         )
+
+    def _device(self) -> torch.device:
+        """Where the model's weights are (embedding runs there)."""
+        return next(self.model_.parameters()).device
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model (weights, config hash, normalisation, version) whole."""
@@ -515,6 +535,7 @@ class BehaviourMAE:
             for i in range(0, len(starts), batch):
                 chunk = starts[i : i + batch]
                 windows = torch.stack([x[t : t + cfg.window] for t in chunk])
+                windows = windows.to(self._device())
                 levels = self.model_.encoder.levels_in_time(
                     _patches(windows, self.groups_, cfg.patch)
                 )
@@ -531,7 +552,7 @@ class BehaviourMAE:
         for li, (tokens, frames) in enumerate(
             zip(levels, self.config.frames_per_token, strict=True)
         ):
-            per_frame = np.repeat(tokens.numpy(), frames, axis=1) * ramp[None, :, None]
+            per_frame = np.repeat(tokens.cpu().numpy(), frames, axis=1) * ramp[None, :, None]
             if sums[li] is None:
                 sums[li] = np.zeros((n_t, per_frame.shape[-1]))
             for w, t in enumerate(starts):

@@ -119,7 +119,7 @@ class HierarchicalEncoder(nn.Module):
         x = self.tokens(patches)
         b, n_u, ppu, g, d1 = x.shape
         if keep is None:
-            keep = torch.arange(n_u).expand(b, n_u)
+            keep = torch.arange(n_u, device=x.device).expand(b, n_u)
         x = torch.gather(x, 1, keep[:, :, None, None, None].expand(-1, -1, ppu, g, d1))
         k = keep.shape[1]
         s1 = self._run(self.stage1, x.reshape(b, k * ppu * g, d1), keep, ppu * g, 0)

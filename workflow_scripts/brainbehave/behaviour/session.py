@@ -110,16 +110,18 @@ def train_mae(
     checkpoint: str,
     settings: BehaviourSettings,
     threads: int = 1,
+    device: str = "cpu",
 ) -> None:
     """Train the hierarchical MAE over the cohort (resumes from ``checkpoint``).
 
-    ``threads``: batch slices trained at once (:class:`~brainbehave.behaviour.mae.Solver`).
+    ``threads``: batch slices trained at once on the CPU
+    (:class:`~brainbehave.behaviour.mae.Solver`); ``device``: ``cpu``, ``cuda`` or ``auto``.
     """
     from brainbehave.behaviour.mae import BehaviourMAE, mae_inputs
 
     views = [_view(p, settings) for p in pose_paths]
     inputs = [mae_inputs(v, settings.groups) for v in views]
-    est = BehaviourMAE(settings.mae, settings.max_gap_s).fit(
+    est = BehaviourMAE(settings.mae, settings.max_gap_s, device).fit(
         inputs, views[0].fps, checkpoint, threads=threads
     )
     est.save(model_out)

@@ -22,19 +22,11 @@ from brainbehave.latents import losses
 from brainbehave.latents.data import CONDITIONALS, Batch, Sampler, make_sessions, pad_edges
 from brainbehave.latents.models import Encoder, get_model, init_weights
 from brainbehave.latents.solver import Solver
+from brainbehave.torch_device import resolve_device
 
 logger = logging.getLogger(__name__)
 
 NEGATIVES = ("sampled", "batch")
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputDataError("device='cuda' was asked for, but no CUDA GPU is available.")
-    return torch.device(device)
 
 
 def as_sessions(

@@ -33,9 +33,10 @@ from torch import nn
 from brainbehave.errors import InputDataError
 from brainbehave.latents import losses
 from brainbehave.latents.data import check_labels, check_neural, pad_edges
-from brainbehave.latents.estimator import as_sessions, resolve_device
+from brainbehave.latents.estimator import as_sessions
 from brainbehave.latents.models import get_model, init_weights
 from brainbehave.latents.solver import Solver
+from brainbehave.torch_device import resolve_device
 
 logger = logging.getLogger(__name__)
 
