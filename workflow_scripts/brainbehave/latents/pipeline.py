@@ -246,25 +246,6 @@ def _fit_units(
     ]
 
 
-def fit_embeddings(
-    spec: ModelSpec,
-    sessions: Sequence[SessionData],
-    xs: Sequence[np.ndarray] | None = None,
-    ys: Sequence[np.ndarray] | None = None,
-    seed: int = 0,
-    device: str = "auto",
-    level: str | None = None,
-    checkpoints: tuple[Checkpoints, str] | None = None,
-) -> tuple[list[np.ndarray], list[Any]]:
-    """Fit one seed of ``spec`` on the sessions; return each session's embedding and models.
-
-    See :func:`_fit_units` for what each fit sees.
-    """
-    units, embed = _fit_units(spec, sessions, xs, ys, seed, device, level, checkpoints)
-    models = [fit() for _, fit in units]
-    return embed(models), models
-
-
 def null_inputs(
     spec: ModelSpec, sessions: Sequence[SessionData], control: str, level: str | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
