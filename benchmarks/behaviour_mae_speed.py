@@ -1,10 +1,12 @@
-"""Benchmark: MAE training throughput (sequences/s and frames/s) on one CPU thread.
+"""Benchmark: MAE training throughput (sequences/s and frames/s) on CPU.
 
 Trains the hierarchical MAE for a few steps on virtual-lab pose and reports the training
-rate, for each window length asked for. Run it before and after a model change on the same
+rate, for each window length asked for, on one thread or with each batch split into
+``--threads`` slices trained at once. Run it before and after a model change on the same
 (quiet) machine; the figures depend on the load.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/behaviour_mae_speed.py --windows 96 384
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/behaviour_mae_speed.py --windows 384 --threads 2
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--threads", type=int, default=1, help="batch slices trained at once")
     parser.add_argument("--dims", type=int, nargs=3, default=None, help="model widths")
     parser.add_argument("--depths", type=int, nargs=3, default=None, help="blocks per stage")
     args = parser.parse_args()
@@ -37,7 +40,10 @@ def main() -> None:
     for window in args.windows:
         shape = {k: tuple(v) for k, v in (("dims", args.dims), ("depths", args.depths)) if v}
         cfg = MAEConfig(window=window, steps=args.steps, batch_size=args.batch_size, **shape)
-        rates = [BehaviourMAE(cfg).fit(inputs, fps).sequences_per_s_ for _ in range(args.repeats)]
+        rates = [
+            BehaviourMAE(cfg).fit(inputs, fps, threads=args.threads).sequences_per_s_
+            for _ in range(args.repeats)
+        ]
         best = max(rates)
         results[window] = {
             "sequences_per_s": round(best, 1),
@@ -47,7 +53,14 @@ def main() -> None:
     shape = {"dims": cfg.dims, "depths": cfg.depths}
     print(
         json.dumps(
-            {"steps": args.steps, "batch_size": args.batch_size, **shape, **results}, indent=1
+            {
+                "steps": args.steps,
+                "batch_size": args.batch_size,
+                "threads": args.threads,
+                **shape,
+                **results,
+            },
+            indent=1,
         )
     )
 
