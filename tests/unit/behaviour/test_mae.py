@@ -24,7 +24,6 @@ from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
 
-TORCH_THREADS = torch.get_num_threads()
 TINY = MAEConfig(
     window=96,
     dims=(8, 16, 16),
@@ -89,9 +88,11 @@ def test_batch_slices_in_threads_give_the_whole_batchs_loss_and_gradients(thread
     twin = copy.deepcopy(model)
     whole = model(_patches(x, groups, model.cfg.patch), mask)
     whole.backward()
+    before = torch.get_num_threads()
     with step_pool(threads) as pool:
+        assert torch.get_num_threads() == 1  # one intra-op thread per slice
         sliced = Solver(twin, groups, pool, threads)._parts_backward(x, mask, threads)
-    assert torch.get_num_threads() == TORCH_THREADS  # the intra-op threads are restored
+    assert torch.get_num_threads() == before  # the intra-op threads are restored
     torch.testing.assert_close(sliced, whole.detach(), rtol=1e-6, atol=0)
     for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(
