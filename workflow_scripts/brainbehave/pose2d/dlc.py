@@ -121,6 +121,16 @@ def create_dataset(config_path: str | Path, settings: TrainSettings) -> tuple[li
     return train, test
 
 
+def pose_config_path(config_path: str | Path, settings: TrainSettings) -> Path:
+    """The shuffle's ``train/pytorch_config.yaml``, from which DeepLabCut builds the model."""
+    return model_folder(config_path, settings) / "train" / "pytorch_config.yaml"
+
+
+def read_pose_config(config_path: str | Path, settings: TrainSettings) -> dict[str, Any]:
+    """The shuffle's ``pytorch_config.yaml`` as a dict (:func:`pose_config_path`)."""
+    return yaml.safe_load(pose_config_path(config_path, settings).read_text())
+
+
 def set_head_upsampling(config_path: str | Path, settings: TrainSettings) -> None:
     """Give the bodypart head ``settings.head_upsampling`` stride-2 deconvolutions.
 
@@ -129,15 +139,14 @@ def set_head_upsampling(config_path: str | Path, settings: TrainSettings) -> Non
     """
     if settings.head_upsampling is None:
         return
-    path = model_folder(config_path, settings) / "train" / "pytorch_config.yaml"
-    pose_cfg = yaml.safe_load(path.read_text())
+    pose_cfg = read_pose_config(config_path, settings)
     head = pose_cfg["model"]["heads"]["bodypart"]
     n = settings.head_upsampling
     for key in ("heatmap_config", "locref_config"):
         first, last = head[key]["channels"][0], head[key]["channels"][-1]
         middle = [max(64, first // 2 ** (i + 1)) for i in range(n - 1)]
         head[key] = {"channels": [first, *middle, last], "kernel_size": [3] * n, "strides": [2] * n}
-    path.write_text(yaml.safe_dump(pose_cfg, sort_keys=False))
+    pose_config_path(config_path, settings).write_text(yaml.safe_dump(pose_cfg, sort_keys=False))
 
 
 def scratch_snapshot(config_path: str | Path, settings: TrainSettings) -> Path:
@@ -145,11 +154,11 @@ def scratch_snapshot(config_path: str | Path, settings: TrainSettings) -> Path:
     import torch
     from deeplabcut.pose_estimation_pytorch.models.model import PoseModel
 
-    folder = model_folder(config_path, settings)
-    pose_cfg = yaml.safe_load((folder / "train" / "pytorch_config.yaml").read_text())
     torch.manual_seed(settings.seed)
-    model = PoseModel.build(pose_cfg["model"], pretrained_backbone=False)
-    path = folder / "train" / "init-scratch.pt"
+    model = PoseModel.build(
+        read_pose_config(config_path, settings)["model"], pretrained_backbone=False
+    )
+    path = pose_config_path(config_path, settings).parent / "init-scratch.pt"
     torch.save({"model": model.state_dict()}, path)
     return path
 
@@ -159,9 +168,8 @@ FUSED_OPTIMIZERS = ("Adam", "AdamW")
 
 def _optimizer_type(config_path: str | Path, settings: TrainSettings) -> str | None:
     """The optimizer named in the shuffle's ``pytorch_config.yaml`` (None if it has none)."""
-    path = model_folder(config_path, settings) / "train" / "pytorch_config.yaml"
-    pose_cfg = yaml.safe_load(path.read_text())
-    return (pose_cfg.get("runner") or {}).get("optimizer", {}).get("type")
+    runner = read_pose_config(config_path, settings).get("runner") or {}
+    return runner.get("optimizer", {}).get("type")
 
 
 def train(
@@ -411,9 +419,7 @@ def _prepare(
     set_head_upsampling(config, settings)
     if settings.init == "scratch":
         return list(train_idx), list(test_idx), scratch_snapshot(config, settings)
-    pose_cfg = yaml.safe_load(
-        (model_folder(config, settings) / "train" / "pytorch_config.yaml").read_text()
-    )
+    pose_cfg = read_pose_config(config, settings)
     check_backbone_weights(pose_cfg["model"]["backbone"], settings.net_type)
     return list(train_idx), list(test_idx), None
 
