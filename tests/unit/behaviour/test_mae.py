@@ -18,11 +18,11 @@ from brainbehave.behaviour.mae import (
     _patches,
     mae_inputs,
     random_mask,
-    step_pool,
 )
 from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
+from brainbehave.torch_device import side_by_side
 
 TINY = MAEConfig(
     window=96,
@@ -89,7 +89,7 @@ def test_batch_slices_in_threads_give_the_whole_batchs_loss_and_gradients(thread
     whole = model(_patches(x, groups, model.cfg.patch), mask)
     whole.backward()
     before = torch.get_num_threads()
-    with step_pool(threads) as pool:
+    with side_by_side(threads, "mae-slice") as pool:
         assert torch.get_num_threads() == 1  # one intra-op thread per slice
         sliced = Solver(twin, groups, pool, threads)._parts_backward(x, mask, threads)
     assert torch.get_num_threads() == before  # the intra-op threads are restored

@@ -9,13 +9,12 @@ in ``_``) that also saves and resumes checkpoints and extracts per-level embeddi
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -30,7 +29,7 @@ from brainbehave.behaviour.features import PoseView, egocentric, heading, mirror
 from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
-from brainbehave.torch_device import resolve_device
+from brainbehave.torch_device import resolve_device, side_by_side
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +210,8 @@ def _pool(tokens: torch.Tensor, n_units: int, radius: int | None) -> torch.Tenso
 class Solver:
     """Model + optimizer; :meth:`step` trains on one batch and returns its metrics.
 
-    With a ``pool`` of ``parts`` threads (:func:`step_pool`), a step splits the batch into
+    With a ``pool`` of ``parts`` threads (:func:`~brainbehave.torch_device.side_by_side`), a
+    step splits the batch into
     ``parts`` slices that run forward and backward at the same time, each on one intra-op
     thread, and sums their gradients in a fixed order: the same step as the whole batch (every
     window has the same number of masked units, so the loss is the slices' losses weighted by
@@ -271,25 +271,6 @@ class Solver:
             grads = [g[i] for _, g in done if g[i] is not None]
             p.grad = None if not grads else functools.reduce(torch.add, grads)
         return functools.reduce(torch.add, [loss for loss, _ in done])
-
-
-@contextlib.contextmanager
-def step_pool(threads: int) -> Iterator[ThreadPoolExecutor | None]:
-    """Threads for :class:`Solver`'s batch slices (None for one); one intra-op thread each.
-
-    PyTorch's intra-op threads are set to one while open (for ``threads`` = 1 too: two intra-op
-    threads measured no faster than one) and restored after.
-    """
-    intra = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        if threads <= 1:
-            yield None
-        else:
-            with ThreadPoolExecutor(threads, thread_name_prefix="mae-part") as pool:
-                yield pool
-    finally:
-        torch.set_num_threads(intra)
 
 
 def _data_hash(names: Sequence[str], data: Sequence[torch.Tensor]) -> str:
@@ -397,7 +378,7 @@ class BehaviourMAE:
         self.model_.to(self.device_)
         if self.device_.type != "cpu":
             threads = 1  # batch slices share out CPU cores; a GPU takes the whole batch
-        with step_pool(threads) as pool:
+        with side_by_side(threads, "mae-slice") as pool:
             solver = Solver(self.model_, self.groups_, pool, threads)
             gen = torch.Generator().manual_seed(cfg.seed)
             self.history_: list[float] = []

@@ -17,21 +17,18 @@ removed once every output is written.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import xarray as xr
 
 from brainbehave.align import load_aligned
@@ -292,7 +289,9 @@ def fit_cohort(
     sessions = [drop_silent(s) for s in sessions]
     levels: list[str | None] = levels_of(spec, sessions) if spec.discrete else [None]
     per_level, first_models = [], None
-    with fit_pool(threads) as pool:
+    from brainbehave.torch_device import side_by_side  # torch: imported where it is used
+
+    with side_by_side(threads, "latent-fit") as pool:
         for level in levels:
             per_seed, nulls, models = _fit_level(spec, sessions, level, device, checkpoints, pool)
             per_level.append((per_seed, nulls))
@@ -369,26 +368,6 @@ def _named(name: str, fit: Callable[[], Any]) -> Callable[[], Any]:
             FIT_NAME.reset(token)
 
     return run
-
-
-@contextlib.contextmanager
-def fit_pool(threads: int) -> Iterator[ThreadPoolExecutor | None]:
-    """Threads for fits side by side (None for one), each on one intra-op thread while open.
-
-    If a fit fails, the fits not yet started are cancelled (the error is not held back until
-    every other fit has run).
-    """
-    if threads <= 1:
-        yield None
-        return
-    intra = torch.get_num_threads()
-    torch.set_num_threads(1)
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="latent-fit")
-    try:
-        yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        torch.set_num_threads(intra)
 
 
 def _save_models(models, spec, sessions, out, level=None) -> None:
