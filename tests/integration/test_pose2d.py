@@ -90,6 +90,10 @@ def test_training_saves_the_model_and_deeplabcuts_evaluation(tiny_model: Path) -
     assert any("training dataset:" in line for line in ours)
     assert "Epoch 1/1" in log and log.index("Epoch 1/1") < log.index("trained cspnext_s")
     assert "kept snapshot-" in log
+    # DeepLabCut's evaluation: the tiny cohort's frames share one size, so eight at a time, in
+    # float32 as trained, with the batch norms folded
+    assert "evaluating 8 images at a time in float32" in log
+    assert "inference model: 39 batch norms folded into their convolutions" in log
     # one snapshot left, the one analysis loads: the resume points were deleted
     (kept,) = tiny_model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
     assert torch.load(kept, map_location="cpu", weights_only=False)["model"]
@@ -122,6 +126,7 @@ def test_channels_last_analysis_matches_and_says_so(
     with caplog.at_level(logging.INFO, logger="brainbehave.pose2d"):
         analyze_video(tiny_model, video, tmp_path / "nhwc.h5", channels_last=True)
     assert "channels-last" in caplog.text  # DeepLabCut's runner factory was wrapped
+    assert "39 batch norms folded" in caplog.text
     from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
 
     assert dlc_utils.get_pose_inference_runner.__name__ == "get_pose_inference_runner"
@@ -277,7 +282,14 @@ def test_mixed_precision_channels_last_training_with_a_loader_process(
         )
     assert dlc_training.build_training_runner is factory  # nothing stays patched
     said = "in mixed precision (bfloat16 backbone, float32 heads) in channels-last memory layout"
-    assert said in log.read_text()
+    text = log.read_text()
+    assert said in text
+    # the evaluation ran the network as it was trained, eight frames at a time
+    assert "evaluating 8 images at a time in mixed precision" in text
+    assert "batch norms folded into their convolutions, channels-last memory layout" in text
+    from deeplabcut.pose_estimation_pytorch.apis import evaluation as dlc_evaluation
+
+    assert dlc_evaluation.get_inference_runners.__name__ == "get_inference_runners"
     info = json.loads((tmp_path / "evaluation.json").read_text())
     assert info["settings"]["autocast"] and info["settings"]["channels_last"]
     assert np.isfinite(info["test_rmse"]) and info["test_rmse"] > 0

@@ -1,10 +1,11 @@
-"""Mixed-precision training forward: bfloat16 inside the network, float32 out of it."""
+"""Mixed-precision training forward (bfloat16 inside, float32 out); batch norms folded."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from brainbehave.pose2d.runtime import _bfloat16_forward, training_runtime
+from brainbehave.pose2d.runtime import _bfloat16_forward, fold_batch_norms, training_runtime
 
 
 def test_the_forward_runs_in_bfloat16_and_returns_float32() -> None:
@@ -35,3 +36,40 @@ def test_nothing_is_patched_when_both_are_off() -> None:
         import deeplabcut.pose_estimation_pytorch.apis.training as dlc_training
 
         assert dlc_training.build_training_runner.__name__ == "build_training_runner"
+
+
+def _conv_blocks(norm: str) -> torch.nn.Module:
+    """DeepLabCut's CSPNeXt conv-norm-activation blocks, with trained-looking norm statistics."""
+    from deeplabcut.pose_estimation_pytorch.models.modules.csp import CSPConvModule
+
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(
+        CSPConvModule(3, 8, 3, padding=1, norm_layer=norm, activation_fn="SiLU"),
+        CSPConvModule(8, 8, 3, stride=2, groups=8, norm_layer=norm, activation_fn="SiLU"),
+        CSPConvModule(8, 4, 1, norm_layer=None, activation_fn=None),  # no norm: left alone
+    )
+    for module in net.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    return net
+
+
+@pytest.mark.parametrize("norm", ["SyncBN", "BN"])
+def test_folded_batch_norms_give_the_same_outputs(norm: str) -> None:
+    net = _conv_blocks(norm).eval()
+    x = torch.rand(2, 3, 20, 16)
+    with torch.no_grad():
+        before = net(x)
+        assert fold_batch_norms(net) == 2
+        after = net(x)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_in_training_mode_is_not_folded() -> None:
+    net = _conv_blocks("BN").train()
+    assert fold_batch_norms(net) == 0
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 2

@@ -19,7 +19,7 @@ import yaml
 from brainbehave.errors import InputDataError
 from brainbehave.pose2d.dlc import model_folder, model_info, resolve_device, set_threads
 from brainbehave.pose2d.project import set_project_path
-from brainbehave.pose2d.runtime import channels_last_inference
+from brainbehave.pose2d.runtime import inference_runtime
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.video import VideoInfo, check_video
 
@@ -72,6 +72,8 @@ def analyze_video(
         inference-runner factory is wrapped for the duration of this call. Measured on the
         virtual lab with autocast (600 frames, one CPU thread, 4 alternating runs each):
         1.37x the frames/s (median), predictions 0.004 px from autocast alone at the median.
+        Either way the model's batch norms are folded into their convolutions
+        (:func:`~brainbehave.pose2d.runtime.fold_batch_norms`).
     where
         Named in error messages, e.g. ``"rat01/ses01 camera camA"``.
 
@@ -95,7 +97,7 @@ def analyze_video(
         work = Path(tmp).absolute()
         config = _config_for(model_dir)
         inference = _inference_config(config, shuffle) if autocast else None
-        with channels_last_inference(channels_last):
+        with inference_runtime(channels_last):
             _run_dlc(
                 config, info, work, shuffle, batch_size, device, labeled_video is not None,
                 inference,

@@ -35,12 +35,13 @@ from brainbehave.logs import keep_root_logging
 from brainbehave.pose2d.project import (
     check_bodyparts,
     copy_project,
+    labelled_frame_sizes,
     n_labelled_frames,
     read_project,
     split_indices,
 )
 from brainbehave.pose2d.resume import latest_snapshot, prune_snapshots, training_fingerprint
-from brainbehave.pose2d.runtime import training_runtime
+from brainbehave.pose2d.runtime import evaluation_runtime, training_runtime
 from brainbehave.pose2d.train_settings import TrainSettings
 from brainbehave.pose2d.weights import check_backbone_weights
 
@@ -268,12 +269,22 @@ def _resumable(work: Path, fingerprint: str, settings: TrainSettings) -> tuple[P
 
 
 def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, float]:
-    """DeepLabCut's evaluation of the last snapshot: train/test RMSE in px (and mAP)."""
+    """DeepLabCut's evaluation of the last snapshot: train/test RMSE in px (and mAP).
+
+    The network runs as it was trained (mixed precision and channels-last as in `settings`),
+    ``settings.batch_size`` frames at a time when all labelled frames have one size.
+    """
     import deeplabcut
 
-    deeplabcut.evaluate_network(
-        str(config_path), shuffles=[settings.shuffle], device=resolve_device(settings.device)
-    )
+    project = Path(config_path).parent
+    sizes = labelled_frame_sizes(project)
+    batch = settings.batch_size if len(sizes) == 1 else 1
+    if batch == 1 and len(sizes) > 1:
+        logger.info("labelled frames of %d sizes: evaluating one at a time", len(sizes))
+    with evaluation_runtime(batch, settings.autocast, settings.channels_last):
+        deeplabcut.evaluate_network(
+            str(config_path), shuffles=[settings.shuffle], device=resolve_device(settings.device)
+        )
     folder = Path(config_path).parent / "evaluation-results-pytorch"
     found = sorted(folder.rglob(f"*shuffle{settings.shuffle}_*-results.csv"), key=os.path.getmtime)
     if not found:

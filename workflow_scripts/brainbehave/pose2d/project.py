@@ -76,6 +76,25 @@ def project_files(project_dir: str | Path) -> list[str]:
     return [str(project_dir / "config.yaml"), *map(str, labelled)]
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def labelled_frame_sizes(project_dir: str | Path) -> set[tuple[int, int]]:
+    """The distinct (width, height) of the images in a project's ``labeled-data``.
+
+    Read from the image headers only (Pillow opens lazily), so thousands of frames take well
+    under a second.
+    """
+    from PIL import Image
+
+    sizes = set()
+    for path in (Path(project_dir) / "labeled-data").rglob("*"):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            with Image.open(path) as image:
+                sizes.add(image.size)
+    return sizes
+
+
 def set_project_path(config_path: str | Path, project_dir: str | Path) -> bool:
     """Point a project's ``project_path`` at ``project_dir`` (atomic; nothing if it already does).
 
