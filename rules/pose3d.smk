@@ -20,7 +20,9 @@ POSE3D_CODE = code_hash(
         "paths",
     ]
 )
-POSE3D_LIFT_CODE = code_hash(["pose3d/lift", "pose3d/lift_session", "pose", "calibration", "truth"])
+POSE3D_LIFT_CODE = code_hash(
+    ["pose3d/lift", "pose3d/lift_session", "pose", "calibration", "truth", "torch_device"]
+)
 POSE3D_CALIBRATE_CODE = code_hash(["pose3d/charuco", "calibration"])
 # Targets and input functions: brainbehave.pose3d.plan.Pose3dPlan (tested there).
 POSE3D_PLAN = Pose3dPlan(cohort=COHORT, paths=PATHS, lift=POSE3D["lift"])

@@ -29,7 +29,7 @@ from brainbehave.behaviour.features import PoseView, egocentric, heading, mirror
 from brainbehave.behaviour.mae_config import MAEConfig
 from brainbehave.behaviour.mae_model import HierarchicalMAE
 from brainbehave.errors import InputDataError
-from brainbehave.torch_device import resolve_device, side_by_side
+from brainbehave.torch_device import adam, resolve_device, side_by_side
 
 logger = logging.getLogger(__name__)
 
@@ -231,8 +231,8 @@ class Solver:
         cfg = model.cfg
         self.model, self.groups = model, groups
         self.pool, self.parts = pool, (1 if pool is None else max(1, parts))
-        self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
+        self.optimizer = adam(
+            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay, decoupled=True
         )
         self.n_steps = 0
 

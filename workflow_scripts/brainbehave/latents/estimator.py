@@ -22,7 +22,7 @@ from brainbehave.latents import losses
 from brainbehave.latents.data import CONDITIONALS, Batch, Sampler, make_sessions, pad_edges
 from brainbehave.latents.models import Encoder, get_model, init_weights
 from brainbehave.latents.solver import Solver
-from brainbehave.torch_device import resolve_device
+from brainbehave.torch_device import adam, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class ContrastiveEmbedding:
             None if s.y is None else torch.as_tensor(s.y, dtype=torch.float32).to(self.device_)
             for s in sessions
         ]
-        optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
+        optimizer = adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_inputs": self.n_features_in_}
         # not part of the fit: where it runs, how often it saves, how far it goes (a longer
         # fit continues a shorter one's checkpoint)

@@ -36,7 +36,7 @@ from brainbehave.latents.data import check_labels, check_neural, pad_edges
 from brainbehave.latents.estimator import as_sessions
 from brainbehave.latents.models import get_model, init_weights
 from brainbehave.latents.solver import Solver
-from brainbehave.torch_device import resolve_device
+from brainbehave.torch_device import adam, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class PoissonVAE:
             q = self.model_.encoder.embed_bins(padded, idx, whole=whole)
             return self._objective(q, u_batch, counts[idx], noise)
 
-        optimizer = torch.optim.Adam(self.model_.parameters(), lr=self.learning_rate)
+        optimizer = adam(self.model_.parameters(), lr=self.learning_rate)
         config = {**self.get_params(), "n_units": x.shape[1], "label_dim": self.label_dim_}
         config["objective"] = "elbo q(z|x,u) + elbo q(z|x)"  # no resume of the older objective
         for key in ("checkpoint", "checkpoint_every", "device", "steps"):  # not part of the fit

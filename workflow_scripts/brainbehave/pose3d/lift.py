@@ -28,6 +28,7 @@ from torch import nn
 
 import brainbehave
 from brainbehave.calibration import Camera
+from brainbehave.torch_device import adam
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class LiftSolver:
 
     def __init__(self, model: TemporalLifter, settings: LiftSettings) -> None:
         self.model = model
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        self.optimizer = adam(model.parameters(), lr=settings.lr)
         self.n_steps = 0
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
