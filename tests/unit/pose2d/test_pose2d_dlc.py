@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from brainbehave.errors import ConfigError, InputDataError
-from brainbehave.pose2d.dlc import TrainSettings
+from brainbehave.pose2d.dlc import TrainSettings, evaluation_batch_size
 from brainbehave.pose2d.project import (
     check_bodyparts,
     copy_project,
+    labelled_frame_sizes,
     n_labelled_frames,
     read_project,
     split_indices,
@@ -65,6 +66,23 @@ def test_copy_of_a_read_only_project_is_trainable(shared_data: Path, tmp_path: P
     assert n_labelled_frames(config) == 116
     (tmp_path / "model" / "labeled-data" / "m4s1" / "new.txt").write_text("writable")
     assert yaml.safe_load((src / "config.yaml").read_text())["project_path"].startswith("WILL")
+
+
+def test_evaluation_batches_frames_only_when_they_share_one_size(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    openfield = shared_data / "dlc_openfield"
+    assert labelled_frame_sizes(openfield) == {(640, 480)}  # the real project: one camera
+    assert evaluation_batch_size(openfield, 8) == 8
+    mixed = tmp_path / "project"
+    for video, size in (("cam1", (256, 192)), ("cam2", (320, 240))):
+        (mixed / "labeled-data" / video).mkdir(parents=True)
+        Image.new("RGB", size).save(mixed / "labeled-data" / video / "img000.png")
+    (mixed / "labeled-data" / "cam1" / "CollectedData_lab.csv").write_text("scorer\n")
+    assert labelled_frame_sizes(mixed) == {(256, 192), (320, 240)}
+    assert evaluation_batch_size(mixed, 8) == 1  # frames of two sizes cannot be stacked
 
 
 def test_missing_project_and_labels(tmp_path: Path) -> None:

@@ -268,6 +268,16 @@ def _resumable(work: Path, fingerprint: str, settings: TrainSettings) -> tuple[P
     return None
 
 
+def evaluation_batch_size(project_dir: str | Path, batch_size: int) -> int:
+    """Frames per batch for DeepLabCut's evaluation: `batch_size` if all labelled frames share
+    one size (a batch is one stacked tensor), else 1."""
+    sizes = labelled_frame_sizes(project_dir)
+    if len(sizes) > 1:
+        logger.info("labelled frames of %d sizes: evaluating one at a time", len(sizes))
+        return 1
+    return max(1, int(batch_size))
+
+
 def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, float]:
     """DeepLabCut's evaluation of the last snapshot: train/test RMSE in px (and mAP).
 
@@ -277,15 +287,12 @@ def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, floa
     import deeplabcut
 
     project = Path(config_path).parent
-    sizes = labelled_frame_sizes(project)
-    batch = settings.batch_size if len(sizes) == 1 else 1
-    if batch == 1 and len(sizes) > 1:
-        logger.info("labelled frames of %d sizes: evaluating one at a time", len(sizes))
+    batch = evaluation_batch_size(project, settings.batch_size)
     with evaluation_runtime(batch, settings.autocast, settings.channels_last):
         deeplabcut.evaluate_network(
             str(config_path), shuffles=[settings.shuffle], device=resolve_device(settings.device)
         )
-    folder = Path(config_path).parent / "evaluation-results-pytorch"
+    folder = project / "evaluation-results-pytorch"
     found = sorted(folder.rglob(f"*shuffle{settings.shuffle}_*-results.csv"), key=os.path.getmtime)
     if not found:
         raise RuntimeError(f"DeepLabCut wrote no evaluation results under {folder}.")
