@@ -11,34 +11,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
-def inference_runtime(channels_last: bool) -> Iterator[None]:
+def inference_runtime(channels_last: bool) -> contextlib.AbstractContextManager[None]:
     """While open, DeepLabCut's pose inference runners (``analyze_videos``) hold an inference
     model: batch norms folded into their convolutions and, if asked, channels-last layout."""
     from deeplabcut.pose_estimation_pytorch.apis import utils as dlc_utils
 
-    original = dlc_utils.get_pose_inference_runner
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def prepared_runner(*args: Any, **kwargs: Any) -> Any:
+            runner = original(*args, **kwargs)
+            prepare_inference_model(runner.model, channels_last)
+            return runner
 
-    def prepared_runner(*args: Any, **kwargs: Any) -> Any:
-        runner = original(*args, **kwargs)
-        prepare_inference_model(runner.model, channels_last)
-        return runner
+        return prepared_runner
 
-    dlc_utils.get_pose_inference_runner = prepared_runner
-    try:
-        yield
-    finally:
-        dlc_utils.get_pose_inference_runner = original
+    return _wrapping(dlc_utils, "get_pose_inference_runner", wrap)
 
 
-@contextlib.contextmanager
-def evaluation_runtime(batch_size: int, autocast: bool, channels_last: bool) -> Iterator[None]:
+def evaluation_runtime(
+    batch_size: int, autocast: bool, channels_last: bool
+) -> contextlib.AbstractContextManager[None]:
     """While open, ``deeplabcut.evaluate_network`` runs the network as the analysis does.
 
     DeepLabCut evaluates one image at a time in float32 whatever the model's training: here the
@@ -49,29 +46,26 @@ def evaluation_runtime(batch_size: int, autocast: bool, channels_last: bool) -> 
     """
     from deeplabcut.pose_estimation_pytorch.apis import evaluation as dlc_evaluation
 
-    original = dlc_evaluation.get_inference_runners
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def prepared_runners(*args: Any, **kwargs: Any) -> Any:
+            kwargs["batch_size"] = batch_size
+            if kwargs.get("inference_cfg") is None:
+                model_config = kwargs.get("model_config", args[0] if args else {})
+                inference = dict(model_config.get("inference") or {})
+                inference["autocast"] = {"enabled": autocast}
+                kwargs["inference_cfg"] = inference
+            pose_runner, detector_runner = original(*args, **kwargs)
+            prepare_inference_model(pose_runner.model, channels_last)
+            logger.info(
+                "evaluating %d images at a time%s",
+                batch_size,
+                " in mixed precision" if autocast else " in float32",
+            )
+            return pose_runner, detector_runner
 
-    def prepared_runners(*args: Any, **kwargs: Any) -> Any:
-        kwargs["batch_size"] = batch_size
-        if kwargs.get("inference_cfg") is None:
-            model_config = kwargs.get("model_config", args[0] if args else {})
-            inference = dict(model_config.get("inference") or {})
-            inference["autocast"] = {"enabled": autocast}
-            kwargs["inference_cfg"] = inference
-        pose_runner, detector_runner = original(*args, **kwargs)
-        prepare_inference_model(pose_runner.model, channels_last)
-        logger.info(
-            "evaluating %d images at a time%s",
-            batch_size,
-            " in mixed precision" if autocast else " in float32",
-        )
-        return pose_runner, detector_runner
+        return prepared_runners
 
-    dlc_evaluation.get_inference_runners = prepared_runners
-    try:
-        yield
-    finally:
-        dlc_evaluation.get_inference_runners = original
+    return _wrapping(dlc_evaluation, "get_inference_runners", wrap)
 
 
 def prepare_inference_model(model: Any, channels_last: bool) -> None:
@@ -122,8 +116,9 @@ def fold_batch_norms(model: Any) -> int:
     return folded
 
 
-@contextlib.contextmanager
-def training_runtime(autocast: bool, channels_last: bool) -> Iterator[None]:
+def training_runtime(
+    autocast: bool, channels_last: bool
+) -> contextlib.AbstractContextManager[None]:
     """While open, the model DeepLabCut trains runs in mixed precision and/or channels-last.
 
     ``autocast``: the backbone (nearly all of the compute) runs under ``torch.autocast`` in
@@ -136,32 +131,42 @@ def training_runtime(autocast: bool, channels_last: bool) -> Iterator[None]:
     layout.
     """
     if not (autocast or channels_last):
-        yield
-        return
+        return contextlib.nullcontext()
     import torch
     from deeplabcut.pose_estimation_pytorch.apis import training as dlc_training
 
-    original = dlc_training.build_training_runner
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def runner_with_runtime(*args: Any, **kwargs: Any) -> Any:
+            model = kwargs["model"]
+            if channels_last:
+                model.to(memory_format=torch.channels_last)
+            if autocast:
+                backbone = model.backbone
+                device = str(kwargs.get("device", "cpu"))
+                backbone.forward = _bfloat16_forward(backbone.forward, device)
+            logger.info(
+                "training the network%s%s",
+                " in mixed precision (bfloat16 backbone, float32 heads)" if autocast else "",
+                " in channels-last memory layout" if channels_last else "",
+            )
+            return original(*args, **kwargs)
 
-    def runner_with_runtime(*args: Any, **kwargs: Any):
-        model = kwargs["model"]
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
-        if autocast:
-            backbone = model.backbone
-            backbone.forward = _bfloat16_forward(backbone.forward, str(kwargs.get("device", "cpu")))
-        logger.info(
-            "training the network%s%s",
-            " in mixed precision (bfloat16 backbone, float32 heads)" if autocast else "",
-            " in channels-last memory layout" if channels_last else "",
-        )
-        return original(*args, **kwargs)
+        return runner_with_runtime
 
-    dlc_training.build_training_runner = runner_with_runtime
+    return _wrapping(dlc_training, "build_training_runner", wrap)
+
+
+@contextlib.contextmanager
+def _wrapping(
+    module: Any, name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> Iterator[None]:
+    """While open, ``module.name`` is ``wrap(original)``; the original is put back after."""
+    original = getattr(module, name)
+    setattr(module, name, wrap(original))
     try:
         yield
     finally:
-        dlc_training.build_training_runner = original
+        setattr(module, name, original)
 
 
 def _bfloat16_forward(forward: Any, device: str) -> Any:
