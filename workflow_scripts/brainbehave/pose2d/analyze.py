@@ -14,10 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from brainbehave.errors import InputDataError
-from brainbehave.pose2d.dlc import model_folder, model_info, resolve_device, set_threads
+from brainbehave.pose2d.dlc import model_info, read_pose_config, resolve_device, set_threads
 from brainbehave.pose2d.project import set_project_path
 from brainbehave.pose2d.runtime import inference_runtime
 from brainbehave.pose2d.train_settings import TrainSettings
@@ -117,8 +115,7 @@ def analyze_video(
 
 def _inference_config(config: Path, shuffle: int) -> dict:
     """The model's own inference settings with mixed precision switched on."""
-    folder = model_folder(config, TrainSettings(shuffle=shuffle))
-    pose_cfg = yaml.safe_load((folder / "train" / "pytorch_config.yaml").read_text())
+    pose_cfg = read_pose_config(config, TrainSettings(shuffle=shuffle))
     inference = dict(pose_cfg.get("inference") or {})
     inference["autocast"] = {"enabled": True}
     return inference
