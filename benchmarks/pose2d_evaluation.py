@@ -16,7 +16,7 @@ one process and alternating:
 
 Then one forward pass of a batch of ``--batch`` frames with and without the batch norms folded
 (bfloat16, channels-last, one thread). Prints one JSON line per variant: seconds per repeat,
-train/test RMSE (px) and test mAP, or ms per forward and the largest output difference.
+train/test RMSE (px), mAP and p-cutoff, or ms per forward and the largest output difference.
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ from pathlib import Path
 import deeplabcut
 import torch
 
-from brainbehave.pose2d.dlc import evaluate, model_info, read_pose_config, set_threads
+from brainbehave.pose2d.dlc import (
+    evaluate,
+    evaluation_metrics,
+    model_info,
+    read_pose_config,
+    set_threads,
+)
 from brainbehave.pose2d.project import labelled_frame_sizes, set_project_path
 from brainbehave.pose2d.runtime import fold_batch_norms
 from brainbehave.pose2d.train_settings import TrainSettings
@@ -41,15 +47,6 @@ from brainbehave.pose2d.train_settings import TrainSettings
 
 def deeplabcut_evaluate(config: Path, settings: TrainSettings) -> None:
     deeplabcut.evaluate_network(str(config), shuffles=[settings.shuffle], device="cpu")
-
-
-def _read_metrics(config: Path, settings: TrainSettings) -> dict:
-    import pandas as pd
-
-    folder = config.parent / "evaluation-results-pytorch"
-    found = sorted(folder.rglob(f"*shuffle{settings.shuffle}_*-results.csv"))
-    row = pd.read_csv(max(found, key=lambda p: p.stat().st_mtime)).iloc[-1]
-    return {k: round(float(row[k]), 3) for k in ("train rmse", "test rmse", "test mAP")}
 
 
 def forward_ms(model: torch.nn.Module, x: torch.Tensor, steps: int = 10) -> float:
@@ -89,7 +86,7 @@ def main() -> None:
             t0 = time.perf_counter()
             run(config, settings)
             timings[name].append(round(time.perf_counter() - t0, 2))
-            metrics[name] = _read_metrics(config, settings)
+            metrics[name] = evaluation_metrics(model, settings.shuffle)
     for name, seconds in timings.items():
         print(json.dumps({"variant": name, "seconds": seconds, **metrics[name]}))
 

@@ -180,7 +180,6 @@ class PoissonVAE:
         config["objective"] = "elbo q(z|x,u) + elbo q(z|x)"  # no resume of the older objective
         for key in ("checkpoint", "checkpoint_every", "device", "steps"):  # not part of the fit
             config.pop(key)
-        config["noise"] = "local generator"  # resumes only checkpoints that saved its state
         self.solver_ = Solver(self.model_, optimizer, objective, rng, config, {"noise": noise})
         self.solver_.fit(self.steps, self.checkpoint, self.checkpoint_every)
         self.loss_history_ = np.array([h["loss"] for h in self.solver_.history])

@@ -292,8 +292,13 @@ def evaluate(config_path: str | Path, settings: TrainSettings) -> dict[str, floa
         deeplabcut.evaluate_network(
             str(config_path), shuffles=[settings.shuffle], device=resolve_device(settings.device)
         )
-    folder = project / "evaluation-results-pytorch"
-    found = sorted(folder.rglob(f"*shuffle{settings.shuffle}_*-results.csv"), key=os.path.getmtime)
+    return evaluation_metrics(project, settings.shuffle)
+
+
+def evaluation_metrics(project_dir: str | Path, shuffle: int) -> dict[str, float | None]:
+    """Train/test RMSE (px), mAP and p-cutoff of the shuffle's latest DeepLabCut evaluation."""
+    folder = Path(project_dir) / "evaluation-results-pytorch"
+    found = sorted(folder.rglob(f"*shuffle{shuffle}_*-results.csv"), key=os.path.getmtime)
     if not found:
         raise RuntimeError(f"DeepLabCut wrote no evaluation results under {folder}.")
     row = pd.read_csv(found[-1]).iloc[-1]
