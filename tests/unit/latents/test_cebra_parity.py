@@ -1,9 +1,10 @@
 """Our contrastive training loop against cebra 0.6.1's, step by step (issue #7).
 
-Same model object (cebra's offset10-model), same initial weights, same batch indices (drawn by
-cebra's own loader): our estimator's objective and solver must follow cebra's solver to float
-tolerance. This pins the loop (window loading, InfoNCE, reduction, Adam) so a gap in decoding
-is looked for in the encoder, its initialisation or the sampler, not here.
+Same model (cebra's offset10-model, or our offset10 encoder, which has its layout, with its
+weights), same initial weights, same batch indices (drawn by cebra's own loader): our
+estimator's objective and solver must follow cebra's solver to float tolerance. This pins the
+loop (window loading, InfoNCE, reduction, Adam) and the encoder, so a gap in decoding is looked
+for in the initialisation or the sampler, not here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from brainbehave.latents import ContrastiveEmbedding
 from brainbehave.latents.data import Batch
-from brainbehave.latents.models import Encoder
+from brainbehave.latents.models import Encoder, get_model
 
 STEPS, BATCH = 6, 64
 
@@ -42,13 +43,26 @@ class _AsOurEncoder(torch.nn.Module):
         return out[..., None] if out.dim() == 2 else out
 
 
+def _copy_weights(ours: torch.nn.Module, theirs: torch.nn.Module) -> None:
+    """cebra's weights into our encoder, parameter by parameter (same order and shapes)."""
+    with torch.no_grad():
+        for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+            assert a.shape == b.shape
+            a.copy_(b)
+
+
 class _Replay(ContrastiveEmbedding):
-    """Our estimator, training a given module on given batches of indices."""
+    """Our estimator, training a given module (or our encoder with its weights) on given
+    batches of indices."""
 
     _module: torch.nn.Module
     _queue: list[Batch]
+    _our_encoder: bool = False
 
     def _build(self, encoder, sessions, generator):
+        if self._our_encoder:
+            _copy_weights(encoder, self._module)
+            return encoder
         return _AsOurEncoder(copy.deepcopy(self._module))
 
     def _batches(self, sampler):
@@ -84,8 +98,20 @@ def _as_ours(i: torch.Tensor, n: int) -> np.ndarray:
     return (torch.clamp(i, 5, n - 5) - 1).numpy().astype(np.int64)
 
 
+def test_our_offset10_is_cebras_offset10_model_weight_for_weight(data):
+    x, _ = data
+    theirs = cebra.models.init("offset10-model", num_neurons=x.shape[1], num_units=32, num_output=3)
+    ours = get_model("offset10")([x.shape[1]], 3, hidden=32)
+    _copy_weights(ours, theirs)
+    assert ours.receptive_field == len(theirs.get_offset()) == 10
+    windows = torch.from_numpy(x[:64].T.copy())[None].unfold(2, 10, 1)[0].permute(1, 0, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(windows)[..., 0], theirs(windows), atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["cebra's module", "ours with cebra's weights"])
 @pytest.mark.parametrize("mode", ["time", "behaviour"])
-def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data, mode):
+def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data, mode, encoder):
     x, y = data
     x, y = x.astype(np.float32), y.astype(np.float32)
     labels = None if mode == "time" else y
@@ -101,6 +127,7 @@ def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data
         conditional=mode, steps=STEPS, batch_size=BATCH, learning_rate=3e-4, device="cpu"
     )
     ours._module, ours._queue = init, batches
+    ours._our_encoder = encoder.startswith("ours")
     ours.fit(x, labels)
     np.testing.assert_allclose(ours.loss_history_, cebra_losses, atol=1e-5)
     moved = max(
@@ -108,5 +135,5 @@ def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data
         for a, b in zip(init.parameters(), fitted.parameters(), strict=True)
     )
     assert moved > 1e-4  # the weights did move: the comparison below is not trivial
-    for a, b in zip(ours.model_.net.parameters(), fitted.parameters(), strict=True):
+    for a, b in zip(ours.model_.parameters(), fitted.parameters(), strict=True):
         torch.testing.assert_close(a.detach(), b.detach(), atol=1e-5, rtol=1e-4)

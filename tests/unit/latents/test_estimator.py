@@ -59,6 +59,38 @@ def test_save_and_load_give_the_same_embedding(data, tmp_path):
     np.testing.assert_array_equal(again.transform(x), model.transform(x))
 
 
+def test_a_model_saved_with_another_layout_says_to_refit(data, tmp_path):
+    x, _ = data
+    state = small(steps=2).fit(x).to_state()
+    # a model saved by the earlier offset10 (four blocks, 1x1 head) has other weights
+    state["state_dict"]["trunk.3.conv.weight"] = state["state_dict"]["trunk.2.conv.weight"]
+    with pytest.raises(ValueError, match="do not fit this version's encoder.*refit"):
+        ContrastiveEmbedding.from_state(state)
+
+
+def test_initial_weights_are_pytorchs_default_draws_from_a_mixed_seed():
+    import torch
+
+    from brainbehave.latents.models import get_model, init_generator, init_weights
+
+    def drawn(seed):
+        enc = get_model("offset10")([20], 3)
+        init_weights(enc, init_generator(seed))
+        return enc
+
+    a, b, c = drawn(0), drawn(0), drawn(1)
+    for module in (m for m in a.modules() if isinstance(m, torch.nn.Conv1d)):
+        bound = 1 / module.weight[0].numel() ** 0.5
+        for p in (module.weight, module.bias):
+            assert float(p.abs().max()) <= bound and float(p.std()) > bound / 4
+    same = all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert same and not torch.equal(a.head.weight, c.head.weight)
+    # seed 0 is not used as it is: the weights are not those of manual_seed(0)
+    straight = get_model("offset10")([20], 3)
+    init_weights(straight, torch.Generator().manual_seed(0))
+    assert not torch.equal(a.inputs[0].weight, straight.inputs[0].weight)
+
+
 def test_multi_session_takes_different_neuron_counts(data):
     x, y = data
     model = small(conditional="behaviour", multi_session=True).fit([x, x[:, :20]], [y, y])
@@ -107,8 +139,8 @@ def test_the_cheaper_pass_is_chosen_by_multiply_accumulates():
     from brainbehave.latents.models import get_model
 
     enc = get_model("offset10")([100], 3, hidden=32)
-    # kernel-2 input layer on 9 bins, four kernel-3 blocks on 7, 5, 3, 1 bins, 1x1 head
-    window = 9 * 100 * 32 * 2 + (7 + 5 + 3 + 1) * 32 * 32 * 3 + 32 * 3
+    # kernel-2 input layer on 9 bins, three kernel-3 blocks on 7, 5, 3 bins, kernel-3 head
+    window = 9 * 100 * 32 * 2 + (7 + 5 + 3) * 32 * 32 * 3 + 1 * 32 * 3 * 3
     assert enc.macs(enc.receptive_field) == window
     # 1,536 windows (batch 512: reference, positive, negative): the whole session of 5,000
     # bins costs less, of 20,000 bins more

@@ -20,7 +20,13 @@ import torch
 from brainbehave.errors import InputDataError
 from brainbehave.latents import losses
 from brainbehave.latents.data import CONDITIONALS, Batch, Sampler, make_sessions, pad_edges
-from brainbehave.latents.models import Encoder, get_model, init_weights
+from brainbehave.latents.models import (
+    Encoder,
+    get_model,
+    init_generator,
+    init_weights,
+    load_weights,
+)
 from brainbehave.latents.solver import Solver
 from brainbehave.torch_device import adam, resolve_device
 
@@ -159,7 +165,7 @@ class ContrastiveEmbedding:
         xs, ys = as_sessions(X, y, self.multi_session)
         sessions = make_sessions(xs, ys, self.conditional, self.batch_size, self.time_offset)
         self.device_ = resolve_device(str(self.device))
-        generator = torch.Generator().manual_seed(int(self.seed))
+        generator = init_generator(int(self.seed))
         encoder = get_model(self.model)(
             [s.x.shape[1] for s in sessions],
             self.output_dim,
@@ -352,7 +358,7 @@ class ContrastiveEmbedding:
         self.receptive_field_ = encoder.receptive_field
         self._load_extra(state["extra"])
         self.model_ = self._build(encoder, [], torch.Generator().manual_seed(0))
-        self.model_.load_state_dict(state["state_dict"])
+        load_weights(self.model_, state["state_dict"], f"A saved {cls.__name__}")
         self.model_.to(self.device_)
         return self
 

@@ -34,7 +34,7 @@ from brainbehave.errors import InputDataError
 from brainbehave.latents import losses
 from brainbehave.latents.data import check_labels, check_neural, pad_edges
 from brainbehave.latents.estimator import as_sessions
-from brainbehave.latents.models import get_model, init_weights
+from brainbehave.latents.models import get_model, init_generator, init_weights, load_weights
 from brainbehave.latents.solver import Solver
 from brainbehave.torch_device import adam, resolve_device
 
@@ -154,7 +154,7 @@ class PoissonVAE:
         x = check_neural(xs[0], "session 0", min_rows=self.batch_size)
         u = None if ys is None else self._labels(check_labels(ys[0], len(x)), fit=True)
         self.device_ = resolve_device(str(self.device))
-        generator = torch.Generator().manual_seed(int(self.seed))
+        generator = init_generator(int(self.seed))
         encoder = get_model(self.model)([x.shape[1]], 2 * self.latent_dim, self.hidden, False)
         self.receptive_field_ = encoder.receptive_field
         self.n_features_in_ = x.shape[1]
@@ -289,6 +289,6 @@ class PoissonVAE:
         self.model_ = VAEModule(
             encoder, self.label_dim_, self.n_features_in_, self.latent_dim, self.hidden
         )
-        self.model_.load_state_dict(state["state_dict"])
+        load_weights(self.model_, state["state_dict"], f"A saved {cls.__name__}")
         self.model_.to(self.device_)
         return self

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 # The fit a thread is running, for its log lines (set by the caller, e.g. the pipeline).
 FIT_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("fit_name", default="")
-CHECKPOINT_VERSION = 2  # 2: the states of the objective's torch generators
+# 2: the states of the objective's torch generators; 3: offset10 in cebra's layout, initial
+# weights from a mixed seed (a checkpoint of format 2 would not load into it)
+CHECKPOINT_VERSION = 3
 Objective = Callable[[], tuple[torch.Tensor, dict[str, float]]]
 
 
