@@ -141,8 +141,11 @@ class Encoder(nn.Module):
         if self.macs(len(padded), session) <= len(index) * self.macs(rf, session):
             whole = padded.T.contiguous()[None] if whole is None else whole
             return self(whole, session)[0][:, index].T
-        # (n, units, window), contiguous: one gather from a strided view of the windows
-        return self(padded.unfold(0, rf, 1)[index], session)[..., 0]
+        # (n, units, window): one gather from a strided view of the windows. The gather keeps
+        # the view's time-major strides; made contiguous once here, the convolution neither
+        # copies it in its forward nor again in its backward (1,536 windows of 100 units, one
+        # thread: 20.1-20.5 -> 17.4-17.6 ms forward and backward).
+        return self(padded.unfold(0, rf, 1)[index].contiguous(), session)[..., 0]
 
 
 @register("offset10")
