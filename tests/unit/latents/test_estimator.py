@@ -59,7 +59,7 @@ def test_save_and_load_give_the_same_embedding(data, tmp_path):
     np.testing.assert_array_equal(again.transform(x), model.transform(x))
 
 
-def test_a_model_saved_with_another_layout_says_to_refit(data, tmp_path):
+def test_a_model_saved_with_another_layout_says_to_refit(data):
     x, _ = data
     state = small(steps=2).fit(x).to_state()
     # a model saved by the earlier offset10 (four blocks, 1x1 head) has other weights
