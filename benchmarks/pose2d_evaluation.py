@@ -37,10 +37,12 @@ from brainbehave.pose2d.dlc import (
     evaluate,
     evaluation_metrics,
     model_info,
+    pose_config_path,
     read_pose_config,
     set_threads,
 )
 from brainbehave.pose2d.project import labelled_frame_sizes, set_project_path
+from brainbehave.pose2d.resume import latest_snapshot
 from brainbehave.pose2d.runtime import fold_batch_norms
 from brainbehave.pose2d.train_settings import TrainSettings
 
@@ -94,7 +96,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     net = PoseModel.build(read_pose_config(config, settings)["model"]).eval()
-    (snapshot,) = model.glob("dlc-models-pytorch/*/*/train/snapshot-*.pt")
+    snapshot, _ = latest_snapshot(pose_config_path(config, settings).parent)
     net.load_state_dict(torch.load(snapshot, map_location="cpu", weights_only=True)["model"])
     folded = copy.deepcopy(net)
     n = fold_batch_norms(folded)

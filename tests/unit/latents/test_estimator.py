@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from brainbehave.errors import InputDataError
 from brainbehave.latents import ContrastiveEmbedding, metrics
-from brainbehave.latents.models import MODELS
+from brainbehave.latents.models import MODELS, get_model, init_generator, init_weights
 
 
 def small(**kw):
@@ -64,15 +65,11 @@ def test_a_model_saved_with_another_layout_says_to_refit(data):
     state = small(steps=2).fit(x).to_state()
     # a model saved by the earlier offset10 (four blocks, 1x1 head) has other weights
     state["state_dict"]["trunk.3.conv.weight"] = state["state_dict"]["trunk.2.conv.weight"]
-    with pytest.raises(ValueError, match="do not fit this version's encoder.*refit"):
+    with pytest.raises(InputDataError, match="do not fit this version's encoder.*refit"):
         ContrastiveEmbedding.from_state(state)
 
 
 def test_initial_weights_are_pytorchs_default_draws_from_a_mixed_seed():
-    import torch
-
-    from brainbehave.latents.models import get_model, init_generator, init_weights
-
     def drawn(seed):
         enc = get_model("offset10")([20], 3)
         init_weights(enc, init_generator(seed))
@@ -136,8 +133,6 @@ def test_whole_session_pass_and_window_batches_train_the_same(data, force_pass, 
 
 
 def test_the_cheaper_pass_is_chosen_by_multiply_accumulates():
-    from brainbehave.latents.models import get_model
-
     enc = get_model("offset10")([100], 3, hidden=32)
     # kernel-2 input layer on 9 bins, three kernel-3 blocks on 7, 5, 3 bins, kernel-3 head
     window = 9 * 100 * 32 * 2 + (7 + 5 + 3) * 32 * 32 * 3 + 1 * 32 * 3 * 3

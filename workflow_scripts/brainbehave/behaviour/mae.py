@@ -213,12 +213,11 @@ class Solver:
     With a ``pool`` of ``parts`` threads (:func:`~brainbehave.torch_device.side_by_side`), a
     step splits the batch into ``parts`` slices that run forward and backward at the same time,
     each on one intra-op thread, and sums their gradients in a fixed order: the same step as
-    the whole batch (every
-    window has the same number of masked units, so the loss is the slices' losses weighted by
-    their sizes), equal up to float rounding, for any number of parts. The model's operations
-    are small, so one thread per slice beats PyTorch's intra-op threads (384-frame windows,
-    batch 32, 2 cores: 750-800 sequences/s on one thread, 740 with two intra-op threads,
-    1,060-1,070 with two parts).
+    the whole batch (every window has the same number of masked units, so the loss is the
+    slices' losses weighted by their sizes), equal up to float rounding, for any number of
+    parts. The model's operations are small, so one thread per slice beats PyTorch's intra-op
+    threads (384-frame windows, batch 32, 2 cores: 750-800 sequences/s on one thread, 740 with
+    two intra-op threads, 1,060-1,070 with two parts).
     """
 
     def __init__(

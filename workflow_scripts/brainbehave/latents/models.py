@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from brainbehave.errors import InputDataError
+
 ModelFactory = Callable[..., "Encoder"]
 MODELS: dict[str, ModelFactory] = {}
 
@@ -219,7 +221,7 @@ def load_weights(module: nn.Module, state_dict: dict, what: str) -> None:
     try:
         module.load_state_dict(state_dict)
     except RuntimeError as err:
-        raise ValueError(
+        raise InputDataError(
             f"{what}: the saved weights do not fit this version's encoder (offset10 now has "
             "cebra's layout: models saved before that change must be refit; rerun latents_fit)."
             f" PyTorch said: {str(err).splitlines()[0]}"
