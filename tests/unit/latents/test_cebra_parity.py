@@ -111,7 +111,13 @@ def test_our_offset10_is_cebras_offset10_model_weight_for_weight(data):
 
 @pytest.mark.parametrize("encoder", ["cebra's module", "ours with cebra's weights"])
 @pytest.mark.parametrize("mode", ["time", "behaviour"])
-def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(data, mode, encoder):
+def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(
+    data, mode, encoder, force_pass
+):
+    # window batches, as cebra's loader feeds them: the whole-session pass gives the same
+    # numbers only up to float rounding, which Adam's normalised steps magnify past 1e-4 on
+    # weights whose gradients are near zero (seen in one CI run)
+    force_pass("windows")
     x, y = data
     x, y = x.astype(np.float32), y.astype(np.float32)
     labels = None if mode == "time" else y
