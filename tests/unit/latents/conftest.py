@@ -42,21 +42,12 @@ def make_cells():
 
 @pytest.fixture
 def force_pass(monkeypatch):
-    """force_pass("whole" | "windows"): make `Encoder.embed_bins` always take that path.
-
-    A session's cost of 0 (the whole pass always cheaper) or of everything (windows always).
-    """
+    """force_pass("whole" | "input" | "windows"): make `Encoder.embed_bins` always take that
+    path (`Encoder.choose_pass`)."""
     from brainbehave.latents.models import Encoder
 
-    cost = Encoder.macs
-
     def force(path: str) -> None:
-        whole = path == "whole"
-
-        def macs(self, length, session=0):
-            rf = self.receptive_field
-            return cost(self, length, session) if length == rf else (0 if whole else 2**62)
-
-        monkeypatch.setattr(Encoder, "macs", macs)
+        assert path in ("whole", "input", "windows")
+        monkeypatch.setattr(Encoder, "choose_pass", lambda self, length, n, session=0: path)
 
     return force

@@ -24,16 +24,17 @@ def test_label_free_embedding_decodes_the_conditioning_label(data, split):
         assert last[term] < first[term]
 
 
-def test_whole_session_pass_and_window_batches_train_the_same(data, force_pass):
-    """pi-VAE's batches go through `Encoder.embed_bins` too: both paths, the same fit."""
+def test_every_encoding_pass_trains_the_same(data, force_pass):
+    """pi-VAE's batches go through `Encoder.embed_bins` too: all three paths, the same fit."""
     x, pos = data
     fits = {}
-    for path in ("windows", "whole"):
+    for path in ("windows", "whole", "input"):
         force_pass(path)
         model = PoissonVAE(steps=15, batch_size=64, learning_rate=1e-2, seed=1).fit(x, pos)
         fits[path] = (model.loss_history_, model.transform(x))
-    np.testing.assert_allclose(fits["whole"][0], fits["windows"][0], atol=1e-4)
-    np.testing.assert_allclose(fits["whole"][1], fits["windows"][1], atol=1e-3)
+    for path in ("whole", "input"):
+        np.testing.assert_allclose(fits[path][0], fits["windows"][0], atol=1e-4)
+        np.testing.assert_allclose(fits[path][1], fits["windows"][1], atol=1e-3)
 
 
 def test_checkpoint_resume_equals_an_uninterrupted_fit(data, tmp_path):

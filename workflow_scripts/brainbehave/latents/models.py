@@ -18,6 +18,12 @@ from brainbehave.errors import InputDataError
 
 ModelFactory = Callable[..., "Encoder"]
 MODELS: dict[str, ModelFactory] = {}
+# How much faster per multiply-accumulate the input layer runs as matrix products over a whole
+# session than as convolutions of gathered windows, forward and backward (Encoder.pass_costs).
+# Measured, one thread, offset10 with 100 units, 1,536 windows: 16,009 bins 16.5-16.8 ->
+# 14.1-15.2 ms a step by the matrix products; 40,009 bins 15.7-16.9 -> 18.8-20.4 ms (the
+# crossover near 25,000 bins, where the estimate with 1.5 puts it at 21,000: the safe side).
+INPUT_GEMM_SPEEDUP = 1.5
 
 
 def register(name: str) -> Callable[[ModelFactory], ModelFactory]:
@@ -117,9 +123,37 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor, session: int = 0) -> torch.Tensor:
         """(batch, units, window) → (batch, output_dim, window - receptive_field + 1)."""
-        h = nn.functional.gelu(self.inputs[session](x))
-        z = self.head(self.trunk(h))
+        return self._trunk_and_head(self.inputs[session](x))
+
+    def _trunk_and_head(self, h: torch.Tensor) -> torch.Tensor:
+        """The encoder after its input layer: (batch, hidden, L) before the GELU → embeddings."""
+        z = self.head(self.trunk(nn.functional.gelu(h)))
         return nn.functional.normalize(z, dim=1) if self.normalize else z
+
+    def pass_costs(self, length: int, n: int, session: int = 0) -> dict[str, float]:
+        """Estimated cost (multiply-accumulates) of each way :meth:`embed_bins` can encode
+        ``n`` windows of a padded session of ``length`` bins.
+
+        ``whole``: every layer over the whole session. ``input``: the input layer over the
+        whole session as matrix products, the rest over the windows. ``windows``: every layer
+        over the windows. The input layer's matrix products over the session are counted at
+        1/:data:`INPUT_GEMM_SPEEDUP` of their multiply-accumulates (they are that much faster
+        per multiply-accumulate than the windows' gather and small convolutions).
+        """
+        rf, k = self.receptive_field, self._kernels[0]
+        per_bin = self.n_inputs[session] * self._hidden * k  # the input layer, one output bin
+        window = self.macs(rf, session)
+        return {
+            "whole": float(self.macs(length, session)),
+            "input": (length - k + 1) * per_bin / INPUT_GEMM_SPEEDUP
+            + n * (window - (rf - k + 1) * per_bin),
+            "windows": float(n * window),
+        }
+
+    def choose_pass(self, length: int, n: int, session: int = 0) -> str:
+        """The cheapest of :meth:`pass_costs` (ties: whole, then input, then windows)."""
+        costs = self.pass_costs(length, n, session)
+        return min(costs, key=costs.__getitem__)
 
     def embed_bins(
         self,
@@ -132,17 +166,35 @@ class Encoder(nn.Module):
 
         ``padded`` is the session (T + receptive_field - 1, units), edge-padded; ``whole``
         optionally the same as a contiguous (1, units, T + receptive_field - 1) tensor, kept
-        by callers that embed the session many times (else made here when needed). Two ways
-        to the same numbers (equal up to float rounding): encode the n windows, or encode the
-        whole session in one pass and pick the n bins. A convolution over the whole session
-        shares every intermediate bin between neighbouring windows, so it wins when the batch
-        covers the session densely (short sessions, big batches); the choice is by
-        multiply-accumulate count, so it depends only on the sizes (a seed still fixes the fit).
+        by callers that embed the session many times (else made here when needed). Three ways
+        to the same numbers (equal up to float rounding; :meth:`choose_pass` picks one by
+        sizes only, so a seed still fixes the fit):
+
+        - ``whole``: a convolution over the whole session shares every intermediate bin between
+          neighbouring windows, so it wins when the batch covers the session densely (short
+          sessions, big batches);
+        - ``input``: the input layer over the whole session as one matrix product per kernel
+          tap, then the windows of its output through the rest. It reads the session where it
+          lies (no gathered copy of the raw windows), and its weight gradient is a matrix
+          product too; it wins when the batch's windows cover a fair part of the session;
+        - ``windows``: the n windows gathered and encoded as a batch (long sessions).
         """
         rf = self.receptive_field
-        if self.macs(len(padded), session) <= len(index) * self.macs(rf, session):
+        way = self.choose_pass(len(padded), len(index), session)
+        if way == "whole":
             whole = padded.T.contiguous()[None] if whole is None else whole
             return self(whole, session)[0][:, index].T
+        if way == "input":
+            conv, k = self.inputs[session], self._kernels[0]
+            length = len(padded) - k + 1
+            # (length, hidden), time-major: bias + sum over taps of the shifted session @ W_tap
+            h = conv.bias
+            for tap in range(k):
+                h = torch.addmm(h, padded[tap : tap + length], conv.weight[:, :, tap].T)
+            span = rf - k + 1  # the input layer's output bins of one window
+            rows = (index[:, None] + torch.arange(span, device=index.device)).reshape(-1)
+            h = h.index_select(0, rows).view(len(index), span, -1).transpose(1, 2)
+            return self._trunk_and_head(h.contiguous())[..., 0]
         # (n, units, window): one gather from a strided view of the windows. The gather keeps
         # the view's time-major strides; made contiguous once here, the convolution neither
         # copies it in its forward nor again in its backward (1,536 windows of 100 units, one
