@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from brainbehave.config import Cohort, load_cohort, validate_config
-from brainbehave.dag_tuning import tune_gc
+from brainbehave.dag_tuning import memoise_snakemake_helpers, tune_gc
 from brainbehave.paths import Paths
 from brainbehave.provenance import code_hash
 from brainbehave.scheduler_fix import fix_single_job_resource_leak
@@ -12,6 +12,9 @@ from brainbehave.synth.settings import SynthSettings, camera_names, plan_cohort
 # Fewer garbage-collector passes while Snakemake plans thousands of jobs (~10 % of a dry run of
 # 1,000 sessions; brainbehave.dag_tuning). Affects this process only, not what runs.
 tune_gc()
+# Snakemake asks two pure helpers the same questions for every job (an input function's
+# signature, whether a script path is a URI): remembered, ~2.5 s less per 1,000 sessions.
+memoise_snakemake_helpers()
 # Snakemake 9.10-9.15 does not book a lone ready job's cores yet frees them when it ends, so a
 # local run drifts above --cores (snakemake#3815, #3913); brainbehave.scheduler_fix books them.
 fix_single_job_resource_leak()
