@@ -14,7 +14,9 @@ Each session gets its 3D pose one way:
 The two rules write the same file; for the other kind of session each input function names a
 file no rule makes (:func:`not_this_route`), which Snakemake reads, quietly, as "this rule
 cannot make that file", so exactly one rule applies to each session. (Raising in the input
-function works too, but Snakemake then prints a warning per job.)
+function works too, but Snakemake then prints a warning per job.) The lifting rules are
+defined only when some session is lifted (``rules/pose3d.smk``): otherwise Snakemake would build
+and drop a ``pose3d_lift`` job for every session while planning.
 
 A session's ``calibration`` (sessions sheet) names a ``calibration.toml`` or a folder of
 ChArUco board videos, one per camera (``<camera>.<ext>``); for a folder, ``pose3d_calibrate``
