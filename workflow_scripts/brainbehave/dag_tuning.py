@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import gc
 import importlib
-import sys
 import weakref
 
 # generation-0 allocations before a collection, then generation-1 and -2 collection ratios
@@ -71,9 +70,7 @@ def memoise_snakemake_helpers() -> list[str]:
         memoised = make(original)
         memoised._brainbehave_memoised = True
         for module_name in module_names:
-            module = sys.modules.get(module_name)
-            if module is None:
-                module = importlib.import_module(module_name)
+            module = importlib.import_module(module_name)  # loaded already in a run
             if getattr(module, name, None) is original:
                 setattr(module, name, memoised)
         wrapped.append(name)
