@@ -8,7 +8,6 @@ BEHAVIOUR = config["behaviour"]
 # Code of the package that each behaviour rule runs: part of params, so an edit reruns them.
 _BEHAVIOUR_BASE = ["behaviour/features", "behaviour/session", "pose", "paths"]
 BEHAVIOUR_CODE = {
-    "features": code_hash(_BEHAVIOUR_BASE),
     "rules": code_hash([*_BEHAVIOUR_BASE, "behaviour/rules", "behaviour/labels"]),
     "mae": code_hash(
         [
@@ -37,31 +36,14 @@ BEHAVIOUR_PLAN.check(BEHAVIOUR["keypoints"] or (list(SYNTH_KEYPOINTS) if USE_SYN
 STAGE_TARGETS.append(BEHAVIOUR_PLAN.targets)
 
 
-rule behaviour_features:
-    input:
-        pose=PATHS.pose3d("{subject}", "{session}"),
-    output:
-        PATHS.behaviour_features("{subject}", "{session}"),
-    log:
-        PATHS.session_log("behaviour_features", "{subject}", "{session}"),
-    params:
-        settings=BEHAVIOUR_PLAN.params("features"),
-        code=BEHAVIOUR_CODE["features"],
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/behaviour.yaml"
-    script:
-        "scripts/behaviour_features.py"
-
-
 rule behaviour_rules:
     input:
         pose=PATHS.pose3d("{subject}", "{session}"),
         rules=BEHAVIOUR_PLAN.rules_file,
     output:
+        # features and rule-based labels come from one job: both read the same view of the
+        # pose, and a cohort has one job per session to plan and submit instead of two
+        features=PATHS.behaviour_features("{subject}", "{session}"),
         labels=PATHS.behaviour_labels("{subject}", "{session}", "rules"),
         intervals=PATHS.behaviour_intervals("{subject}", "{session}", "rules"),
     log:

@@ -55,7 +55,6 @@ def test_dry_run_plans_the_behaviour_rules(repo: Path, tmp_path: Path) -> None:
     text = run.stdout + run.stderr
     assert run.returncode == 0, text[-3000:]
     for rule, n in (
-        ("behaviour_features", 2),
         ("behaviour_rules", 2),
         ("behaviour_mae_train", 1),
         ("behaviour_mae_embed", 2),

@@ -69,7 +69,7 @@ def test_tiny_session_is_aligned_with_behaviour_and_written_to_a_derived_nwb(
     nwb_hash = hashlib.sha256((tmp_path / SOURCE_NWB).read_bytes()).hexdigest()
     run = run_snakemake(repo, tmp_path, "--cores", "2", DERIVED, config=WITH_POSE)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    for rule in ("behaviour_features", "behaviour_rules", "neural_sync", "neural_align"):
+    for rule in ("behaviour_rules", "neural_sync", "neural_align"):
         assert (tmp_path / f"logs/{rule}/rat01/ses01.log").is_file(), rule
     assert "rule pose2d_train:" not in run.stdout + run.stderr  # the placed pose was used
     sync = read_sync(tmp_path / "results/neural/rat01/ses01/sync.json")

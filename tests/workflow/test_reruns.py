@@ -1,6 +1,6 @@
 """Rerun only what changed: Snakemake's dry-run plan after one kind of edit at a time.
 
-One real run of the cheap behaviour rules (features, rule-based labels) on 3D pose placed where
+One real run of the cheap behaviour rule (features and rule-based labels) on 3D pose placed where
 the 3D stage writes it; each test edits a copy of that folder and reads the dry run's plan:
 which rule runs for which session, and why.
 """
@@ -118,18 +118,22 @@ def test_one_session_input_reruns_that_session_only(repo: Path, work: Path) -> N
     place_motion_pose3d(work, SYNTH, "ses02", motion_seed=7)
 
     jobs = dry_run(repo, work)
-    assert set(jobs) == {("behaviour_features", "ses02"), ("behaviour_rules", "ses02")}
+    assert set(jobs) == {("behaviour_rules", "ses02")}
     assert all("pose3d.nc" in reason for reason in jobs.values()), jobs
 
 
 def test_edited_package_module_reruns_only_the_rules_that_use_it(
     repo: Path, work: Path, with_package_copy: Path
 ) -> None:
+    # behaviour/mae.py is the MAE rules' code, not behaviour_rules': nothing reruns
+    unused = with_package_copy / "behaviour" / "mae.py"
+    unused.write_text(unused.read_text() + "\n# an edit to the MAE\n")
+    assert dry_run(repo, work) == {}
+
     module = with_package_copy / "behaviour" / "rules.py"
     module.write_text(module.read_text() + "\n# an edit to the rule engine\n")
 
     jobs = dry_run(repo, work)
-    # behaviour/rules.py is part of behaviour_rules' code hash, not of behaviour_features'
     assert set(jobs) == {("behaviour_rules", "ses01"), ("behaviour_rules", "ses02")}
     assert all("Params have changed" in reason for reason in jobs.values()), jobs
 

@@ -26,11 +26,12 @@ def test_every_step_writes_what_the_next_reads(tmp_path: Path) -> None:
     for k in range(2):
         save_pose(lab_session(10.0, key=k)[0], tmp_path / f"p{k}.nc")
         poses.append(str(tmp_path / f"p{k}.nc"))
-    steps.write_features(poses[0], tmp_path / "f.nc", SETTINGS)
+    rules = REPO / "config" / "behaviour_rules.yaml"
+    steps.features_and_rule_labels(
+        poses[0], rules, tmp_path / "f.nc", tmp_path / "r.nc", tmp_path / "r.tsv", SETTINGS
+    )
     with xr.open_dataset(tmp_path / "f.nc", engine="h5netcdf") as feats:
         assert "body_pitch" in feats["feature"].values and feats.sizes["time"] == 300
-    rules = REPO / "config" / "behaviour_rules.yaml"
-    steps.label_with_rules(poses[0], rules, tmp_path / "r.nc", tmp_path / "r.tsv", SETTINGS)
     assert set(pd.read_csv(tmp_path / "r.tsv", sep="\t")["source"]) == {"rules"}
     steps.train_mae(poses, tmp_path / "m.pt", tmp_path / "ckpt.pt", SETTINGS)
     steps.embed_session(poses[0], tmp_path / "m.pt", tmp_path / "e0.nc", SETTINGS)
@@ -53,4 +54,11 @@ def test_body_parts_not_in_the_pose_are_named(tmp_path: Path) -> None:
     save_pose(lab_session(2.0)[0], tmp_path / "p.nc")
     settings = steps.BehaviourSettings.from_mapping({"body": {"centre": "spine2"}})
     with pytest.raises(ConfigError, match=r"behaviour.body names keypoint\(s\) \['spine2'\]"):
-        steps.write_features(tmp_path / "p.nc", tmp_path / "f.nc", settings)
+        steps.features_and_rule_labels(
+            tmp_path / "p.nc",
+            REPO / "config" / "behaviour_rules.yaml",
+            tmp_path / "f.nc",
+            tmp_path / "r.nc",
+            tmp_path / "r.tsv",
+            settings,
+        )

@@ -15,7 +15,7 @@ import pytest
 
 from brainbehave.behaviour.evaluation import truth_pose
 from brainbehave.behaviour.labels import labels_dataset, save_labels
-from brainbehave.behaviour.session import BehaviourSettings, label_with_rules, write_features
+from brainbehave.behaviour.session import BehaviourSettings, features_and_rule_labels
 from brainbehave.nwb import TTL_SERIES
 from brainbehave.paths import Paths
 from brainbehave.pose import pose_dataset, save_pose
@@ -90,11 +90,11 @@ def lab_session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     save_pose(truth_pose(truth), pose3d)
     settings = BehaviourSettings()
     features = paths.behaviour_features(subject, session)
-    write_features(pose3d, features, settings)
     labels = {s: paths.behaviour_labels(subject, session, s) for s in ("rules", "truth")}
-    label_with_rules(
+    features_and_rule_labels(
         pose3d,
         str(REPO / "config" / "behaviour_rules.yaml"),
+        features,
         labels["rules"],
         paths.behaviour_intervals(subject, session, "rules"),
         settings,

@@ -84,7 +84,7 @@ class BehaviourPlan:
         """The part of the settings a step depends on (so other edits do not rerun it)."""
         pose = {"body": self.settings["body"], "smooth_s": self.settings["smooth_s"]}
         mae = {k: v for k, v in self.settings["mae"].items() if k not in _NOT_MODEL}
-        if step in ("features", "rules"):
+        if step == "rules":  # the features and rule-based labels
             return pose
         if step == "mae":
             return {**pose, "mae": mae}

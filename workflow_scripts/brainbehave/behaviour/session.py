@@ -3,7 +3,7 @@
 The rule wrappers in ``rules/scripts/behaviour_*.py`` unpack Snakemake's inputs and params
 and call exactly one function here; the config dict stops at :meth:`BehaviourSettings.from_mapping`.
 The MAE (torch) and the segmenter (scikit-learn) are imported by the functions that use them:
-the features and rules steps of every session would otherwise pay ~3 s of imports.
+the features-and-rules step of every session would otherwise pay ~3 s of imports.
 """
 
 from __future__ import annotations
@@ -77,27 +77,27 @@ def _view(pose_path: str | Path, settings: BehaviourSettings):
     return view
 
 
-def write_features(pose_path: str, out: str, settings: BehaviourSettings) -> None:
-    """Per-frame features + egocentric pose of one session (netCDF)."""
-    view = _view(pose_path, settings)
-    ds = session_features(view)
-    ds.attrs.update(source=str(pose_path), versions=str(versions(("numpy", "movement"))))
-    write_netcdf(ds, out)
-    logger.info("%s: %d features over %d frames", view.where, ds.sizes["feature"], ds.sizes["time"])
-
-
-def label_with_rules(
+def features_and_rule_labels(
     pose_path: str,
     rules_path: str,
+    features_out: str,
     labels_out: str,
     intervals_out: str,
     settings: BehaviourSettings,
 ) -> None:
-    """Rule-based labels of one session (per-frame labels + intervals)."""
+    """Per-frame features (netCDF) and rule-based labels (per frame + intervals) of one session.
+
+    One step, as both read the same egocentric view of the 3D pose: it is built once, and a
+    cohort plans one job per session for both (half the jobs of two steps; README, "Scale").
+    """
     view = _view(pose_path, settings)
+    ds = session_features(view)
+    ds.attrs.update(source=str(pose_path), versions=str(versions(("numpy", "movement"))))
     rule_set = load_rule_set(rules_path, view.keypoints)
     labels = apply_rule_set(rule_set, view)
+    write_netcdf(ds, features_out)
     save_labels(labels, labels_out, intervals_out)
+    logger.info("%s: %d features over %d frames", view.where, ds.sizes["feature"], ds.sizes["time"])
     for level in labels.data_vars:
         logger.info(
             "%s: %s labels on %d frames", view.where, level, int((labels[level] >= 0).sum())
