@@ -110,39 +110,22 @@ rule pose2d_analyze:
         "scripts/pose2d_analyze.py"
 
 
-rule pose2d_import:
-    input:
-        pose=POSE2D_PLAN.imported_file,
-        video=session_video,
-    output:
-        PATHS.pose2d_imported("{subject}", "{session}", "{camera}"),
-    log:
-        PATHS.session_log("pose2d_import", "{subject}", "{session}_{camera}"),
-    params:
-        pose_format=POSE2D_PLAN.pose_format,
-        keypoints=POSE2D_KEYPOINTS,
-        code=POSE2D_CODE,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/pose2d.yaml"
-    script:
-        "scripts/pose2d_import.py"
-
-
 rule pose2d_clean:
     input:
-        POSE2D_PLAN.raw_input,
+        # the pose inferred from the video, or the lab's pose file (with its video): a pose
+        # file is imported and cleaned in one job (one job per camera to plan and submit)
+        raw=POSE2D_PLAN.raw_input,
+        video=POSE2D_PLAN.imported_video,
     output:
         PATHS.pose2d("{subject}", "{session}", "{camera}"),
     wildcard_constraints:
-        # <camera>_raw.nc and <camera>_imported.nc are other rules' outputs, not cameras
-        camera=r"[A-Za-z0-9][A-Za-z0-9_-]*(?<!_raw)(?<!_imported)",
+        # <camera>_raw.nc is the inference's output, not a camera
+        camera=r"[A-Za-z0-9][A-Za-z0-9_-]*(?<!_raw)",
     log:
         PATHS.session_log("pose2d_clean", "{subject}", "{session}_{camera}"),
     params:
+        pose_format=POSE2D_PLAN.pose_format,
+        keypoints=POSE2D_KEYPOINTS,
         clean=POSE2D["clean"],
         code=POSE2D_CODE,
     threads: 1

@@ -59,7 +59,7 @@ def test_demo_plan_trains_once_and_analyses_every_video(repo: Path, tmp_path: Pa
     assert run.returncode == 0, out
     assert out.count("rule pose2d_train:") == 1
     assert out.count("rule pose2d_analyze:") == 12 and out.count("rule pose2d_clean:") == 12
-    assert out.count("rule pose2d_accuracy:") == 4 and "rule pose2d_import:" not in out
+    assert out.count("rule pose2d_accuracy:") == 4
 
 
 def test_videos_with_pose_files_skip_inference(repo: Path, tmp_path: Path) -> None:
@@ -67,7 +67,9 @@ def test_videos_with_pose_files_skip_inference(repo: Path, tmp_path: Path) -> No
     targets = ["results/pose2d/m1/d1/camA.nc", "results/pose2d/m1/d1/camB.nc"]
     run, out = snakemake(repo, tmp_path, config, "-n", "--cores", "1", *targets)
     assert run.returncode == 0, out
-    assert out.count("rule pose2d_import:") == 2
+    # each pose file is imported and cleaned in one job, with its video as input
+    assert out.count("rule pose2d_clean:") == 2 and out.count("_raw.nc") == 0
+    assert "camA.mp4" in out and "camA.slp" in out
     assert "rule pose2d_train:" not in out and "rule pose2d_analyze:" not in out
 
 

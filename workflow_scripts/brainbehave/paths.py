@@ -84,10 +84,6 @@ class Paths:
         """2D pose before cleaning (inferred or imported), netCDF."""
         return self.pose2d_video_prefix(subject, session, camera) + "_raw.nc"
 
-    def pose2d_imported(self, subject: str, session: str, camera: str) -> str:
-        """2D pose read from a file the lab already had (videos sheet ``pose``), netCDF."""
-        return f"{self._session('pose2d', subject, session)}/{camera}_imported.nc"
-
     def pose2d_dlc(self, subject: str, session: str, camera: str) -> str:
         """DeepLabCut's own ``.h5`` of one video (renamed from its dated name)."""
         return self.pose2d_video_prefix(subject, session, camera) + "_dlc.h5"

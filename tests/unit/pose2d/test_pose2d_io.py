@@ -9,8 +9,8 @@ import pytest
 
 from brainbehave.errors import InputDataError
 from brainbehave.pose import load_pose, provenance_of, save_pose
-from brainbehave.pose2d.io import LOADERS, dlc_h5_to_pose, import_pose
-from conftest import KEYPOINTS, dlc_frame  # noqa: I001  (tests/unit/pose2d/conftest.py)
+from brainbehave.pose2d.io import LOADERS, dlc_h5_to_pose, import_pose, pose_to_clean
+from conftest import KEYPOINTS, dlc_frame, write_video  # noqa: I001  (tests/unit/pose2d/conftest.py)
 
 
 def test_dlc_h5_round_trips_through_the_pose_model(dlc_h5: Path, tmp_path: Path) -> None:
@@ -107,3 +107,24 @@ def test_unknown_format_and_unreadable_file(dlc_h5: Path, tmp_path: Path) -> Non
     junk.write_text("not hdf5")
     with pytest.raises(InputDataError, match=r"cannot read .*junk\.h5.* as DeepLabCut"):
         import_pose(junk, "dlc", fps=30.0)
+
+
+def test_the_cleaning_step_imports_a_lab_file_against_its_video(
+    dlc_h5: Path, video20: Path, tmp_path: Path
+) -> None:
+    where = {"camera": "camA", "subject": "rat01", "session": "ses01"}
+    ds = pose_to_clean(dlc_h5, "dlc", video20, keypoints=["tail", "nose"], **where)
+    assert list(ds.keypoints.values) == ["tail", "nose"] and ds.sizes["time"] == 20
+    assert ds.attrs["camera"] == "camA" and ds.attrs["source_software"] == "DeepLabCut"
+    # the video's fps (write_video's) is the pose's time base
+    assert ds.time.values[1] == pytest.approx(1 / 30)
+    # pose inferred here is read as it is
+    save_pose(ds, tmp_path / "raw.nc")
+    back = pose_to_clean(tmp_path / "raw.nc", None, None, **where)
+    np.testing.assert_array_equal(back.position.values, ds.position.values)
+    short = tmp_path / "short.mp4"
+    write_video(short, 12)
+    with pytest.raises(InputDataError, match=r"rat01/ses01 camera camA: .* 20 frames .* 12"):
+        pose_to_clean(dlc_h5, "dlc", short, **where)
+    with pytest.raises(InputDataError, match="rat01/ses01 camera camA: an imported pose file"):
+        pose_to_clean(dlc_h5, "dlc", None, **where)

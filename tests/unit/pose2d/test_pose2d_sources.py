@@ -49,8 +49,10 @@ def test_pose_file_without_format_is_refused() -> None:
 def test_imported_videos_skip_inference() -> None:
     plan = Pose2dPlan(videos=VIDEOS, paths=Paths(), project="/lab/project")
     assert plan.raw_input(_w("camA")) == "results/pose2d/m1/d1/camA_raw.nc"
-    assert plan.raw_input(_w("camB")) == "results/pose2d/m1/d1/camB_imported.nc"
-    assert plan.imported_file(_w("camB")) == "/p/b.slp" and plan.pose_format(_w("camB")) == "sleap"
+    assert plan.imported_video(_w("camA")) == [] and plan.pose_format(_w("camA")) is None
+    # a pose file is imported by the cleaning rule itself, checked against its video
+    assert plan.raw_input(_w("camB")) == "/p/b.slp" and plan.pose_format(_w("camB")) == "sleap"
+    assert plan.imported_video(_w("camB")) == ["/v/b.mp4"]
     assert plan.targets() == [
         "results/pose2d/m1/d1/camA.nc",
         "results/pose2d/m1/d1/camB.nc",

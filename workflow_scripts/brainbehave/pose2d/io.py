@@ -16,7 +16,7 @@ import xarray as xr
 
 from brainbehave import provenance
 from brainbehave.errors import InputDataError
-from brainbehave.pose import pose_dataset
+from brainbehave.pose import load_pose, pose_dataset
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +130,59 @@ def import_pose(
             "steps": [{"step": "import", "file": str(path), "format": fmt}],
             "versions": provenance.versions(("movement", "deeplabcut")),
         },
+        where=where,
+    )
+
+
+def pose_to_clean(
+    raw: str | Path,
+    pose_format: str | None,
+    video: str | Path | None,
+    *,
+    camera: str,
+    subject: str,
+    session: str,
+    keypoints: Sequence[str] | None = None,
+) -> xr.Dataset:
+    """The 2D pose the cleaning step starts from: inferred here, or the lab's file imported.
+
+    Parameters
+    ----------
+    raw
+        The pose inferred from the video (pose model netCDF) when ``pose_format`` is None,
+        else the lab's pose file (videos sheet ``pose``).
+    pose_format
+        The videos sheet's ``pose_format`` (None: inferred here).
+    video
+        The camera's video (needed for an imported file: its fps and length).
+    camera, subject, session
+        Recorded in the dataset's attributes and named in error messages.
+    keypoints
+        For an imported file: keypoints to keep, in this order (None: all).
+
+    Raises
+    ------
+    InputDataError
+        An imported file that cannot be read, lacks keypoints or does not match its video;
+        a video that cannot be decoded. The message names the session and camera.
+    """
+    if pose_format is None:
+        return load_pose(raw)
+    from brainbehave.pose2d.video import check_video  # OpenCV: only for imported files
+
+    where = f"{subject}/{session} camera {camera}"
+    if video is None:
+        raise InputDataError(f"{where}: an imported pose file needs its video (fps, length).")
+    info = check_video(video, where)
+    return import_pose(
+        raw,
+        pose_format,
+        fps=info.fps,
+        camera=camera,
+        subject=subject,
+        session=session,
+        keypoints=keypoints,
+        n_frames=info.n_frames,
         where=where,
     )
 

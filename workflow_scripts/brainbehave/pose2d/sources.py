@@ -172,21 +172,21 @@ class Pose2dPlan:
         return [self.paths.pose2d_model()] if self.method == "train" else []
 
     def raw_input(self, wildcards) -> str:
-        """The cleaning rule's input: the imported pose, or the pose inferred from the video."""
-        key = (wildcards.subject, wildcards.session, wildcards.camera)
-        if self.source(*key).imported:
-            return self.paths.pose2d_imported(*key)
-        return self.paths.pose2d_raw(*key)
-
-    def imported_file(self, wildcards) -> str:
-        """The import rule's input: the pose file the videos sheet names."""
+        """The cleaning rule's pose: the lab's file (imported as it is cleaned), or the pose
+        inferred from the video."""
         source = self.source(wildcards.subject, wildcards.session, wildcards.camera)
-        if not source.imported:
-            raise ConfigError(f"{source.where}: no pose file in the videos sheet to import.")
-        return source.pose
+        if source.imported:
+            return source.pose
+        return self.paths.pose2d_raw(source.subject, source.session, source.camera)
+
+    def imported_video(self, wildcards) -> list[str]:
+        """The cleaning rule's video: [the video] for an imported file (its fps and length are
+        checked against the file), [] for inferred pose (the inference read it)."""
+        source = self.source(wildcards.subject, wildcards.session, wildcards.camera)
+        return [source.video] if source.imported else []
 
     def pose_format(self, wildcards) -> str | None:
-        """The import rule's format parameter."""
+        """The cleaning rule's format of an imported file (None: inferred here)."""
         return self.source(wildcards.subject, wildcards.session, wildcards.camera).pose_format
 
     def session_poses(self, wildcards) -> list[str]:
