@@ -4,10 +4,14 @@ Goals (issue 8): < 10 s for the dry run and < 20 s for the no-op rerun of 1,000 
 
 The cohort is a sheet of N sessions x 2 cameras whose files exist but are tiny placeholders
 (nothing runs). Every video names an existing pose file (pose_format dlc), as in a lab that has
-its 2D pose already, so no DeepLabCut model is planned. The dry run plans the whole workflow
-(`rule all`). For the no-op rerun every output of that plan is placed (same time stamp, newer than
-the sheet's files), then `snakemake --cores 2` must find nothing to do. Placed files have no
-Snakemake metadata, so that rerun skips the params/code/input checks. With --with-metadata,
+its 2D pose already, so no DeepLabCut model is planned; --pose2d inferred plans DeepLabCut
+inference of every video instead (SuperAnimal, which needs no training project: one more job
+per camera). The dry run plans the whole workflow (`rule all`), timed three ways:
+`snakemake -n --quiet` (Snakemake builds the DAG and prints the job counts: the goal's figure),
+`-n --quiet rules` (the dry-run scheduler also walks every job, its descriptions hidden) and
+`-n` (every job printed). For the no-op rerun every output of that plan is placed (same time stamp,
+newer than the sheet's files), then `snakemake --cores 2` must find nothing to do. Placed files
+have no Snakemake metadata, so that rerun skips the params/code/input checks. With --with-metadata,
 `snakemake --touch -F` then records metadata for every job (as a real run does; ~10 min for 1,000
 sessions on 2 cores) and the no-op rerun is timed again: the figure a lab sees after a real run.
 --noop-only times that rerun again in such a folder (e.g. after a code change).
@@ -15,7 +19,8 @@ sessions on 2 cores) and the no-op rerun is timed again: the figure a lab sees a
 --models N keeps the first N of the default latent models (their planning cost grows with the
 cohort: compare 1 and 3); --dry-only stops after the dry run.
 
-    python benchmarks/scale_dag.py [--sessions 1000] [--models N] [--workdir DIR] [--with-metadata]
+    python benchmarks/scale_dag.py [--sessions 1000] [--models N] [--pose2d imported|inferred]
+        [--workdir DIR] [--with-metadata]
     python benchmarks/scale_dag.py --dry-only [--sessions 1000] [--models N]
     python benchmarks/scale_dag.py --noop-only --workdir DIR
 """
@@ -50,8 +55,11 @@ def latent_models(n_models: int | None) -> dict | None:
     return dict(list(models.items())[:n_models])
 
 
-def write_cohort(root: Path, n_sessions: int) -> dict:
-    """Placeholder files and sheets for n_sessions (10 sessions per subject); the config."""
+def write_cohort(root: Path, n_sessions: int, pose2d: str = "imported") -> dict:
+    """Placeholder files and sheets for n_sessions (10 sessions per subject); the config.
+
+    ``pose2d``: ``imported`` (every video names a pose file) or ``inferred`` (DeepLabCut
+    SuperAnimal inference of every video)."""
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     sessions, videos = [], []
@@ -71,25 +79,27 @@ def write_cohort(root: Path, n_sessions: int) -> dict:
         for camera in CAMERAS:
             for name in (f"{stem}_{camera}.mp4", f"{stem}_{camera}.h5"):
                 (data / name).write_bytes(b"placeholder")
-            videos.append(
-                {
-                    "subject": subject,
-                    "session": session,
-                    "camera": camera,
-                    "video": f"data/{stem}_{camera}.mp4",
-                    "pose": f"data/{stem}_{camera}.h5",
-                    "pose_format": "dlc",
-                }
-            )
+            video = {
+                "subject": subject,
+                "session": session,
+                "camera": camera,
+                "video": f"data/{stem}_{camera}.mp4",
+            }
+            if pose2d == "imported":
+                video.update(pose=f"data/{stem}_{camera}.h5", pose_format="dlc")
+            videos.append(video)
     pd.DataFrame(sessions).to_csv(root / "sessions.tsv", sep="\t", index=False)
     pd.DataFrame(videos).to_csv(root / "videos.tsv", sep="\t", index=False)
-    return {
+    config = {
         "cohort": {
             "source": "sheets",
             "sessions": str(root / "sessions.tsv"),
             "videos": str(root / "videos.tsv"),
         }
     }
+    if pose2d == "inferred":
+        config["pose2d"] = {"method": "superanimal"}
+    return config
 
 
 def _children_cpu_s() -> float:
@@ -199,6 +209,13 @@ def main() -> None:
         action="store_true",
         help="only time the dry run (no placed outputs, no no-op rerun)",
     )
+    parser.add_argument(
+        "--pose2d",
+        choices=("imported", "inferred"),
+        default="imported",
+        help="imported: every video names a pose file (default); inferred: DeepLabCut "
+        "(SuperAnimal) inference of every video",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
         "--with-metadata",
@@ -219,27 +236,28 @@ def main() -> None:
         time_noop(args.workdir, "existing folder")
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bb_scale_"))
-    config = write_cohort(workdir / "cohort", args.sessions)
+    config = write_cohort(workdir / "cohort", args.sessions, args.pose2d)
     if models := latent_models(args.models):
         config["latents"] = {"models": models}
     (workdir / "config").mkdir(parents=True, exist_ok=True)
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
-    dry_s, dry = snakemake(workdir, "-n", "--cores", "2", "--quiet", "rules")
+    dry_s, dry = snakemake(workdir, "-n", "--cores", "2", "--quiet")
     if dry.returncode != 0:
         sys.exit(f"dry run failed:\n{(dry.stdout + dry.stderr)[-3000:]}")
+    dry_cpu = CPU_S[-1]
+    rules_s, rules = snakemake(workdir, "-n", "--cores", "2", "--quiet", "rules")
+    jobs = re.search(r"^total\s+(\d+)", rules.stdout + rules.stderr, re.M)  # the job counts
+    print(f"sessions: {args.sessions}  pose2d: {args.pose2d}  latent models: ", end="")
+    print(f"{args.models or 'default'}  jobs planned: {jobs.group(1) if jobs else '?'}")
+    print(f"dry run (snakemake -n --quiet):        {dry_s:.1f} s, {dry_cpu:.1f} s CPU", end="")
+    print(" (goal < 10 s)")
+    print(f"dry run (snakemake -n --quiet rules):  {rules_s:.1f} s, {CPU_S[-1]:.1f} s CPU")
     if args.dry_only:
-        print(f"sessions: {args.sessions}  latent models: {args.models or 'default'}")
-        print(f"dry run (snakemake -n --quiet rules):  {dry_s:.1f} s, {CPU_S[0]:.1f} s CPU")
         return
     full_s, full = snakemake(workdir, "-n", "--cores", "2")
     text = full.stdout + full.stderr
-    jobs = re.search(r"^total\s+(\d+)", text, re.M)
-    print(f"sessions: {args.sessions}  jobs planned: {jobs.group(1) if jobs else '?'}")
-    print(
-        f"dry run (snakemake -n --quiet rules):  {dry_s:.1f} s, {CPU_S[0]:.1f} s CPU (goal < 10 s)"
-    )
-    print(f"dry run printing every job:            {full_s:.1f} s, {CPU_S[1]:.1f} s CPU")
+    print(f"dry run printing every job (-n):       {full_s:.1f} s, {CPU_S[-1]:.1f} s CPU")
     place_outputs(workdir, planned_outputs(text))
     time_noop(workdir, "placed outputs, no metadata")
     if args.with_metadata:
