@@ -139,6 +139,18 @@ def test_our_loop_follows_cebras_step_by_step_on_the_same_model_and_batches(
         float((a.detach() - b.detach()).abs().max())
         for a, b in zip(init.parameters(), fitted.parameters(), strict=True)
     )
-    assert moved > 1e-4  # the weights did move: the comparison below is not trivial
-    for a, b in zip(ours.model_.parameters(), fitted.parameters(), strict=True):
-        torch.testing.assert_close(a.detach(), b.detach(), atol=1e-5, rtol=1e-4)
+    assert moved > 1e-4  # the weights did move: the comparisons below are not trivial
+    # Adam's normalised step moves a weight whose gradient is float noise by up to the learning
+    # rate, in a direction the noise picks: on a CPU with AVX-512 about 1 run in 8 ended with one
+    # of 3,072 such weights 2e-5 to 2e-4 from cebra's (2026-11-25), and the embeddings then
+    # differed by 2e-5 (1e-5 at most otherwise). So: nearly every weight to float tolerance,
+    # and the two fitted encoders give the same embeddings.
+    apart = [
+        int((~torch.isclose(a.detach(), b.detach(), atol=1e-5, rtol=1e-4)).sum())
+        for a, b in zip(ours.model_.parameters(), fitted.parameters(), strict=True)
+    ]
+    assert sum(apart) <= 3, apart  # of 11,555 weights
+    windows = torch.from_numpy(x.T.copy())[None].unfold(2, 10, 1)[0].permute(1, 0, 2)
+    with torch.no_grad():
+        ours_out, theirs_out = ours.model_(windows)[..., 0], fitted(windows)
+    torch.testing.assert_close(ours_out, theirs_out, atol=1e-4, rtol=1e-3)
