@@ -81,7 +81,8 @@ class Paths:
         return {**out, "labeled": "_labeled.mp4"} if labeled_video else out
 
     def pose2d_raw(self, subject: str, session: str, camera: str) -> str:
-        """2D pose before cleaning (inferred or imported), netCDF."""
+        """2D pose inferred from the video, before cleaning, netCDF (an imported pose file is
+        read by the cleaning step itself)."""
         return self.pose2d_video_prefix(subject, session, camera) + "_raw.nc"
 
     def pose2d_dlc(self, subject: str, session: str, camera: str) -> str:
