@@ -36,6 +36,7 @@ class _AsOurEncoder(torch.nn.Module):
         return "windows"  # window batches, as cebra's loader feeds them
 
     embed_bins = Encoder.embed_bins  # with the choice above: always the windows' path
+    whole_session = Encoder.whole_session  # with the choice above: None
 
     def forward(self, x: torch.Tensor, session: int = 0) -> torch.Tensor:
         out = self.net(x)

@@ -179,7 +179,12 @@ class ContrastiveEmbedding:
         rng = np.random.default_rng(int(self.seed))
         sampler = Sampler(sessions, self.conditional, self.batch_size, self.time_offset, rng)
         self._padded = [self._pad(s.x) for s in sessions]  # (T + window - 1, units)
-        self._whole = [p.T.contiguous()[None] for p in self._padded]  # (1, units, T + w - 1)
+        # (1, units, T + w - 1) where the whole-session pass is taken: up to 4 parts of a batch
+        # (reference, positive, negative, time positive) are embedded in one call
+        self._whole = [
+            self.encoder_.whole_session(p, 4 * self.batch_size, s)
+            for s, p in enumerate(self._padded)
+        ]
         self._counts = [torch.from_numpy(s.x).to(self.device_) for s in sessions]
         self._labels = [
             None if s.y is None else torch.as_tensor(s.y, dtype=torch.float32).to(self.device_)

@@ -166,7 +166,7 @@ class PoissonVAE:
         # reparametrisation noise from the fit's own generator (torch's global one untouched)
         noise = torch.Generator(device=self.device_).manual_seed(int(self.seed))
         padded, counts = self._pad(x), torch.from_numpy(x).to(self.device_)
-        whole = padded.T.contiguous()[None]  # the session in one pass, when that is cheaper
+        whole = self.model_.encoder.whole_session(padded, self.batch_size)
         labels = None if u is None else torch.from_numpy(u).to(self.device_)
 
         def objective():

@@ -155,6 +155,17 @@ class Encoder(nn.Module):
         costs = self.pass_costs(length, n, session)
         return min(costs, key=costs.__getitem__)
 
+    def whole_session(
+        self, padded: torch.Tensor, n_max: int, session: int = 0
+    ) -> torch.Tensor | None:
+        """``padded`` as the contiguous (1, units, length) input of the whole-session pass, for
+        callers that embed the session many times; None when batches of up to ``n_max`` windows
+        never take that pass (fewer windows make it no cheaper), so no copy of the session is
+        kept for nothing."""
+        if self.choose_pass(len(padded), n_max, session) != "whole":
+            return None
+        return padded.T.contiguous()[None]
+
     def embed_bins(
         self,
         padded: torch.Tensor,
